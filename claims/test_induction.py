@@ -1,0 +1,124 @@
+"""E. Induction heads in a 2-layer attention-only transformer (seed 002, "#Induction
+Heads"; Elhage et al. 2021, two-layer attention-only transformers; Olsson et al. 2022).
+
+Head scores are tokenizer-free (fixtures/analysis/heads.py): a perfect head scores 1.
+Previous-token scores are read on uniform random tokens of the model's full context,
+induction scores on [BOS, r, r] with r of 28 distinct tokens (the spacing of copies in
+training data: 16 to 40 positions apart)."""
+
+import math
+
+import torch
+
+from fixtures.analysis.heads import head_scores, mean_ablation_hooks
+from fixtures.analysis.phase import phase_change
+from fixtures.claims import claim
+import pytest
+
+# The whole family is skipped, visibly, until its models are trained and its claims
+# measured on them; the reason says what is missing.
+pytestmark = pytest.mark.skip(reason='induction-2l seed 0 (4000 steps) did not form the circuit: previous-token score 0.089, induction score 0.34, repeated-part loss ratio 0.51; its spec needs work and seeds 1-2 are untrained')
+
+SOURCE = "002_9c4e30cf51a31395.txt #Induction Heads; Olsson et al. 2022; Elhage et al. 2021"
+MODEL = "induction-2l"
+BLOCK = 28  # length n of the repeated block in [BOS, r, r]
+PREV_TOKEN_MIN = 0.7  # E1's threshold, reused by E4 to name the head to ablate
+
+
+def scores(subject) -> dict[str, torch.Tensor]:
+    return head_scores(subject.model, n_seqs=64, n=BLOCK, seed=0)
+
+
+def held_out(subject):
+    """The task's fixed held-out batch and masks (first copy, later copies)."""
+    state = subject.task.setup(torch.device("cpu"))
+    return state["held_out"], state["first"], state["repeats"]
+
+
+@torch.no_grad()
+def copy_losses(subject, fwd_hooks=()) -> tuple[float, float]:
+    """(loss on the first copy, loss on the later copies) on the held-out batch."""
+    tokens, first, repeats = held_out(subject)
+    with subject.model.hooks(fwd_hooks=list(fwd_hooks)):
+        losses = subject.task.position_losses(subject.model, tokens)
+    return losses[first].mean().item(), losses[repeats].mean().item()
+
+
+def uniform_loss(subject) -> float:
+    """ln(d_vocab - 1): a first copy's tokens are uniform and independent of everything
+    before them, so no model can expect less loss there."""
+    return math.log(subject.task.d_vocab - 1)
+
+
+@claim("a layer-0 head is a previous-token head: on random tokens it attends from each "
+       "position to the one before", source=SOURCE, model=MODEL)
+def test_e1_previous_token_head_in_layer_0(subject, record):
+    prev = scores(subject)["previous_token"][0]  # [head]
+    record.note(layer0_previous_token=[round(x, 3) for x in prev.tolist()], head=int(prev.argmax()))
+    record(prev.max().item(), ">=", PREV_TOKEN_MIN,
+           why="ARENA's 0.4 classifies heads of large models that mix roles; on this task layer 0's only "
+               "use is to move the previous token, a positional pattern W_pos can make sharp")
+
+
+@claim("a layer-1 head is an induction head: on [BOS, r, r] the second copy's tokens attend "
+       "to the token after their earlier occurrence", source=SOURCE, model=MODEL)
+def test_e2_induction_head_in_layer_1(subject, record):
+    s = scores(subject)
+    ind = s["induction"][1]
+    record.note(layer1_induction=[round(x, 3) for x in ind.tolist()], head=int(ind.argmax()),
+                layer0_induction=[round(x, 3) for x in s["induction"][0].tolist()],
+                layer1_duplicate=[round(x, 3) for x in s["duplicate_token"][1].tolist()])
+    record(ind.max().item(), ">=", 0.5,
+           why="most of the head's attention on the induction target (perfect = 1; TL's 'mul' would "
+               "read n/(2n+1) of this)")
+
+
+@claim("in-context learning: the loss on the repeated copies is far below the loss that the "
+       "first copy's tokens cost any model, ln(d_vocab - 1)", source=SOURCE, model=MODEL)
+def test_e3_repeats_are_predicted(subject, record):
+    # Compared with ln(d_vocab - 1) rather than the model's own first-copy loss: the model
+    # is trained on the repeated part only (as the seed), so its first-copy loss is
+    # unconstrained and drifts above ln(d_vocab - 1), which would flatter the ratio.
+    first, repeat = copy_losses(subject)
+    record.note(loss_first=first, loss_repeat=repeat, uniform=uniform_loss(subject))
+    record(repeat / uniform_loss(subject), "<=", 0.25,
+           why="repeats cost at most a quarter of ln 127 = 4.84 nats (the seed: 0.27 nats, 0.06)")
+
+
+@claim("(causal, K-composition) mean-ablating the layer-0 previous-token head removes the "
+       "induction effect: the loss on the repeated copies rises by most of ln(d_vocab - 1)",
+       source=SOURCE, model=MODEL)
+def test_e4_ablating_previous_token_head_removes_induction(subject, record):
+    prev = scores(subject)["previous_token"][0]
+    head = int(prev.argmax())
+    tokens = held_out(subject)[0]
+    ceiling = uniform_loss(subject)
+
+    def repeat_loss_without(h):  # capped at ln(d_vocab - 1): being worse than uniform is no extra "removal"
+        return min(copy_losses(subject, mean_ablation_hooks(subject.model, tokens, [(0, h)]))[1], ceiling)
+
+    repeat = copy_losses(subject)[1]
+    ablated = repeat_loss_without(head)
+    others = {h: round(repeat_loss_without(h), 3) for h in range(prev.shape[0]) if h != head}
+    record.note(head=head, loss_repeat=repeat, loss_repeat_ablated=ablated,
+                loss_repeat_ablating_other_layer0_heads=others)
+    record((ablated - repeat) / ceiling, ">=", 0.5,
+           why="the ablation takes back at least half of the ln(d_vocab-1) nats a perfect copier gains "
+               "(E3 makes the model's gain >= 3/4 of that, so this is >= 2/3 of its own gain)")
+
+
+@claim("(dynamics) the loss on the repeated copies falls in a phase change: 80% of its drop "
+       "(t10 to t90) takes less than half as long as the plateau before it (0 to t50)",
+       source=SOURCE, model=MODEL)
+def test_e5_induction_loss_phase_change(subject, record):
+    # Measured against t50, not the run's length: training length is a free choice, and a
+    # window relative to it could be made to pass by training longer.
+    steps, loss = subject.curves["step"], subject.curves["loss_repeat"]
+    pc = phase_change(steps, loss, window=3)
+    if pc is None:  # no drop at all (e.g. the single row of an untrained model)
+        record(float("inf"), "<=", 0.5, why="(t90 - t10) / t50; no drop measured")
+        return
+    record.note(**{k: round(v, 3) for k, v in pc.to_dict().items()}, steps_trained=steps[-1],
+                width_over_steps=round(pc.width / steps[-1], 4))
+    record(pc.width / pc.t50, "<=", 0.5,
+           why="the seed's drop 4.8 -> 0.5 nats took ~300 steps after an ~850-step plateau (~0.35)")

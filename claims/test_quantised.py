@@ -1,0 +1,282 @@
+"""C. Binarized and ternary transformers on modular addition: does quantisation change the
+algorithm? (seed 001; Li 2024, arXiv 2405.17703; BitNet, arXiv 2310.11453; BitNet b1.58,
+arXiv 2402.17764).
+
+modadd-p113-binary and modadd-p113-ternary are modadd-p113 (same data split, same
+architecture) with every block weight W_Q, W_K, W_V, W_O, W_in, W_out quantised in the
+forward pass with a straight-through estimator; the embedding and unembedding stay full
+precision. Binary: sign(W - mean W) * mean|W - mean W|; ternary: {-1, 0, 1} * the same
+scale. Every measure reads what the forward pass uses: activations from a forward pass,
+block weights from ``model.effective_state()``. Seed 001 plotted BitLinear's unused outer
+``.weight``, which never trained; fixtures/tests/test_quantised_analysis.py fails if any
+figure here depends on anything but the forward pass's weights.
+
+C3 asks whether a quantised net picks the same key frequencies as the full-precision net.
+Both answers are claims: "same frequencies" (Jaccard overlap with the full-precision net
+of the same seed >= 0.5) and "same algorithm, different frequencies" (overlap no higher
+than chance, while C2, C4 and the cos(w(a+b-c)) read-out hold). Each C3 figure's notes
+carry the two baselines: the overlap between full-precision seeds, and the overlap two
+random sets of the same sizes have on average (hypergeometric, over the 56 frequencies).
+A third, the overlap with the full-precision nets of the *other* seeds, separates
+"quantisation keeps the frequencies" from "the initialisation picks them": seed s of
+every variant starts from the same latent weights and embeddings (build_model draws the
+same numbers; quantisation is applied on top of them).
+"""
+
+import torch
+
+from fixtures.analysis.fourier import (clustered_fraction, cos_fit, frequency_norms, key_frequencies, n_frequencies,
+                                       neuron_frequency_fractions, pair_activations, pair_logits,
+                                       top_frequencies_fraction)
+from fixtures.analysis.quantised import (block_weights, chance_jaccard, is_quantised, jaccard, levels,
+                                         overlap_p_value, quantised_fraction)
+from fixtures.claims import claim
+from fixtures.plugin import load_checkpoint
+from fixtures.zoo import get_spec
+import pytest
+
+# The whole family is skipped, visibly, until its models are trained and its claims
+# measured on them; the reason says what is missing.
+pytestmark = pytest.mark.skip(reason='modadd-p113-binary/-ternary are not trained yet (about 25 CPU minutes per seed): python -m fixtures.train modadd-p113-binary modadd-p113-ternary')
+
+SOURCE = "001_20a52c1d46b91f4c.txt; Li 2024, arXiv 2405.17703; BitNet b1.58, arXiv 2402.17764"
+FP = "modadd-p113"
+BINARY, TERNARY = "modadd-p113-binary", "modadd-p113-ternary"
+# C1's grokking shape, B1's criteria relaxed for quantised nets: memorised = train accuracy
+# >= 99% (B1: train loss < 1e-2, which a net whose block weights have one magnitude may
+# approach more slowly), generalised = test accuracy >= 95% (B1: 99%), delay >= 1000 steps
+# (B1: 3000).
+MEMORISED_ACC, GENERALISED_ACC, DELAY_STEPS = 0.99, 0.95, 1000
+SAME_FREQS_JACCARD = 0.5  # "the same frequencies": at least half of the union shared
+CHANCE_P = 0.05  # one-sided hypergeometric test of "more overlap than chance"
+
+_cache: dict[tuple, dict] = {}  # per (model, seed, role): logits and MLP activations on all pairs
+
+
+def _tables(subject) -> dict:
+    key = (subject.spec.name, subject.seed, subject.role)
+    if key not in _cache:
+        p = subject.task.p
+        _cache[key] = {"logits": pair_logits(subject.model, p), "acts": pair_activations(subject.model, p)}
+    return _cache[key]
+
+
+def _keys(model, p: int) -> list[int]:
+    return key_frequencies(model.W_E[:p].detach())  # number tokens only, not "="
+
+
+def _first_step(curves: dict, metric: str, level: float):
+    return next((s for s, v in zip(curves["step"], curves[metric]) if v >= level), None)
+
+
+def _grokking(curves: dict) -> dict:
+    memorised = _first_step(curves, "train_acc", MEMORISED_ACC)
+    generalised = _first_step(curves, "test_acc", GENERALISED_ACC)
+    at_memorised = None if memorised is None else curves["test_acc"][curves["step"].index(memorised)]
+    return {"memorised_step": memorised, "generalised_step": generalised, "final_step": curves["step"][-1],
+            "test_acc_when_memorised": at_memorised, "final_test_acc": curves["test_acc"][-1],
+            "steps_past_generalisation": None if generalised is None else curves["step"][-1] - generalised}
+
+
+# --- C1: the quantised net groks --------------------------------------------------------
+
+
+def _generalises(subject, record):
+    record.note(**_grokking(subject.curves))
+    record(subject.curves["test_acc"][-1], ">=", GENERALISED_ACC,
+           why="CLAIMS.md C1: >= 95% on the 70% of pairs never trained on (B1 asks 99% of full precision)")
+
+
+def _grokking_shape(subject, record):
+    g = _grokking(subject.curves)
+    record.note(**g)
+    # Undefined when either event never happens (the untrained init has one curve row): 0.
+    delay = 0 if g["memorised_step"] is None or g["generalised_step"] is None \
+        else g["generalised_step"] - g["memorised_step"]
+    record(delay, ">=", DELAY_STEPS, why="B1's 'several thousand steps' relaxed to 1000 (10 curve rows): "
+                                         "generalisation clearly after memorisation")
+
+
+@claim("the binarized net generalises: final test accuracy >= 95%", source=SOURCE, model=BINARY)
+def test_c1a_binary_generalises(subject, record):
+    _generalises(subject, record)
+
+
+@claim("the ternary net generalises: final test accuracy >= 95%", source=SOURCE, model=TERNARY)
+def test_c1a_ternary_generalises(subject, record):
+    _generalises(subject, record)
+
+
+@claim("the binarized net groks: test accuracy reaches 95% at least 1000 steps after train "
+       "accuracy reaches 99%", source=SOURCE, model=BINARY)
+def test_c1b_binary_groks(subject, record):
+    _grokking_shape(subject, record)
+
+
+@claim("the ternary net groks: test accuracy reaches 95% at least 1000 steps after train "
+       "accuracy reaches 99%", source=SOURCE, model=TERNARY)
+def test_c1b_ternary_groks(subject, record):
+    _grokking_shape(subject, record)
+
+
+# --- C2: Fourier-sparse embedding (B2's measure) -----------------------------------------
+
+
+def _embedding_sparse(subject, record):
+    W_E = subject.model.W_E[:subject.task.p].detach()
+    keys = key_frequencies(W_E)
+    energy = frequency_norms(W_E).pow(2)
+    record.note(key_freqs=keys, n_key_freqs=len(keys), key_energy=float(energy[keys].sum() / energy.sum()),
+                top5=top_frequencies_fraction(W_E, 5),
+                steps_past_generalisation=_grokking(subject.curves)["steps_past_generalisation"])
+    record(top_frequencies_fraction(W_E, 8), ">=", 0.80,
+           why="B2's measure and threshold: <= 8 of 56 frequencies, >= 80%; an untrained W_E gives ~16%")
+
+
+@claim("the binarized net's embedding is sparse in the Fourier basis: its 8 strongest "
+       "frequencies carry >= 80% of the squared norm of W_E", source=SOURCE, model=BINARY)
+def test_c2_binary_embedding_fourier_sparse(subject, record):
+    _embedding_sparse(subject, record)
+
+
+@claim("the ternary net's embedding is sparse in the Fourier basis: its 8 strongest "
+       "frequencies carry >= 80% of the squared norm of W_E", source=SOURCE, model=TERNARY)
+def test_c2_ternary_embedding_fourier_sparse(subject, record):
+    _embedding_sparse(subject, record)
+
+
+# --- C3: same key frequencies as the full-precision net? ---------------------------------
+
+
+def _overlap(subject, config) -> dict:
+    """The subject's key frequencies against the full-precision nets', with the baselines."""
+    p = subject.task.p
+    K = n_frequencies(p)
+    fp = {s: _keys(load_checkpoint(config, FP, s).model, p) for s in get_spec(FP).seeds}
+    mine, ref = _keys(subject.model, p), fp[subject.seed]
+    pairs = [(a, b) for a in fp for b in fp if a < b]
+    return {
+        "key_freqs": mine, "fp_key_freqs": ref,
+        "jaccard": jaccard(mine, ref), "shared": sorted(set(mine) & set(ref)),
+        "chance_jaccard": chance_jaccard(len(mine), len(ref), K),
+        "p_value": overlap_p_value(mine, ref, K),
+        "fp_vs_fp_jaccard": {f"{a}-{b}": jaccard(fp[a], fp[b]) for a, b in pairs},
+        "fp_vs_fp_chance_jaccard": {f"{a}-{b}": chance_jaccard(len(fp[a]), len(fp[b]), K) for a, b in pairs},
+        "vs_other_fp_seeds_jaccard": {str(s): jaccard(mine, fp[s]) for s in fp if s != subject.seed},
+    }
+
+
+def _same_frequencies(subject, record, config):
+    o = _overlap(subject, config)
+    record.note(**o)
+    record(o["jaccard"], ">=", SAME_FREQS_JACCARD,
+           why="'the same key frequencies': at least half of the frequencies either net uses are used "
+               "by both; two random sets of ~5 of 56 overlap ~0.05")
+
+
+def _different_frequencies(subject, record, config):
+    o = _overlap(subject, config)
+    record.note(**o)
+    record(o["p_value"], ">=", CHANCE_P,
+           why="no more overlap with the full-precision net than random sets of the same sizes "
+               "(one-sided hypergeometric test, 5% level)")
+
+
+@claim("the binarized net uses the same key frequencies as the full-precision net trained on "
+       "the same data from the same initialisation (Jaccard overlap >= 0.5)",
+       source=SOURCE, model=BINARY)
+def test_c3a_binary_same_key_frequencies(subject, record, pytestconfig):
+    _same_frequencies(subject, record, pytestconfig)
+
+
+@claim("the binarized net learns the same algorithm on different frequencies: its key "
+       "frequencies overlap the full-precision net's no more than chance (hypergeometric p >= 0.05)",
+       source=SOURCE, model=BINARY, control=f"zoo:{FP}")
+def test_c3b_binary_different_key_frequencies(subject, record, pytestconfig):
+    _different_frequencies(subject, record, pytestconfig)
+
+
+@claim("the ternary net uses the same key frequencies as the full-precision net trained on "
+       "the same data from the same initialisation (Jaccard overlap >= 0.5)",
+       source=SOURCE, model=TERNARY)
+def test_c3a_ternary_same_key_frequencies(subject, record, pytestconfig):
+    _same_frequencies(subject, record, pytestconfig)
+
+
+@claim("the ternary net learns the same algorithm on different frequencies: its key "
+       "frequencies overlap the full-precision net's no more than chance (hypergeometric p >= 0.05)",
+       source=SOURCE, model=TERNARY, control=f"zoo:{FP}")
+def test_c3b_ternary_different_key_frequencies(subject, record, pytestconfig):
+    _different_frequencies(subject, record, pytestconfig)
+
+
+def _cos_readout(subject, record):
+    keys = _keys(subject.model, subject.task.p)
+    fve, alphas = cos_fit(_tables(subject)["logits"], keys)
+    record.note(key_freqs=keys, alphas={str(k): round(a, 4) for k, a in alphas.items()})
+    record(fve, ">=", 0.90, why="B4's measure and threshold (published 95% for full precision)")
+
+
+@claim("the binarized net reads out the answer like the full-precision net: its logits are a "
+       "sum of cos(w_k (a + b - c)) over its own key frequencies (fit >= 90% of variance)",
+       source=SOURCE, model=BINARY)
+def test_c3c_binary_logits_fit_cos_a_plus_b_minus_c(subject, record):
+    _cos_readout(subject, record)
+
+
+@claim("the ternary net reads out the answer like the full-precision net: its logits are a "
+       "sum of cos(w_k (a + b - c)) over its own key frequencies (fit >= 90% of variance)",
+       source=SOURCE, model=TERNARY)
+def test_c3c_ternary_logits_fit_cos_a_plus_b_minus_c(subject, record):
+    _cos_readout(subject, record)
+
+
+# --- C4: neurons cluster by frequency (B3's measure) -------------------------------------
+
+
+def _neurons_cluster(subject, record):
+    acts = _tables(subject)["acts"]  # [a, b, d_mlp]
+    best, which = neuron_frequency_fractions(acts).max(1)
+    clustered = best >= 0.85
+    keys = _keys(subject.model, subject.task.p)
+    record.note(key_freqs=keys, dead_neurons=int((acts.flatten(0, 1).std(0) == 0).sum()),
+                clustered_on_key_freqs=float(torch.isin(which[clustered], torch.tensor(keys)).double().mean())
+                if clustered.any() else 0.0)
+    record(clustered_fraction(acts), ">=", 0.5,
+           why="B3's threshold: a majority of neurons (full precision measured 62-71% at this stage)")
+
+
+@claim("the binarized net's MLP neurons cluster by frequency: a majority have >= 85% of their "
+       "variance in the 2D Fourier terms of one frequency", source=SOURCE, model=BINARY)
+def test_c4_binary_neurons_cluster_by_frequency(subject, record):
+    _neurons_cluster(subject, record)
+
+
+@claim("the ternary net's MLP neurons cluster by frequency: a majority have >= 85% of their "
+       "variance in the 2D Fourier terms of one frequency", source=SOURCE, model=TERNARY)
+def test_c4_ternary_neurons_cluster_by_frequency(subject, record):
+    _neurons_cluster(subject, record)
+
+
+# --- C5: the variant itself ---------------------------------------------------------------
+
+
+def _weights_quantised(subject, record, kind):
+    weights = block_weights(subject.model)
+    record.note(matrices={name: {"scale": round(levels(w)[0], 6), "quantised": is_quantised(w, kind),
+                                 "zero_fraction": round(float((w == 0).double().mean()), 4)}
+                          for name, w in weights.items()})
+    record(quantised_fraction(subject.model, kind), ">=", 1.0,
+           why="every block weight the forward pass uses must be quantised; one exception breaks the variant")
+
+
+@claim("every block weight the binarized net's forward pass uses takes only the values {-g, +g}, "
+       "one scale g per matrix", source=SOURCE, model=BINARY, control=f"zoo:{FP}")
+def test_c5_binary_weights_are_plus_minus_g(subject, record):
+    _weights_quantised(subject, record, "binary")
+
+
+@claim("every block weight the ternary net's forward pass uses takes only the values {-g, 0, +g}, "
+       "one scale g per matrix", source=SOURCE, model=TERNARY, control=f"zoo:{FP}")
+def test_c5_ternary_weights_are_minus_zero_plus_g(subject, record):
+    _weights_quantised(subject, record, "ternary")
