@@ -8,17 +8,13 @@ import torch
 
 from fixtures.analysis.phase import phase_change
 from fixtures.claims import claim
-import pytest
-
-# The whole family is skipped, visibly, until its models are trained and its claims
-# measured on them; the reason says what is missing.
-pytestmark = pytest.mark.skip(reason='addition-5digit is not trained yet: python -m fixtures.train addition-5digit')
 
 SOURCE = "002_9c4e30cf51a31395.txt #5 Digit Addition; Nanda et al. 2023 (Grokking repository runs)"
 MODEL = "addition-5digit"
 # Skip the first steps, in which every digit learns its marginal (the carry-out digit
 # falls from ln 10 to ~ln 2 at once); the phase changes come after.
 AFTER_MARGINALS = 100
+PROBLEMS = 20_000  # fresh problems for accuracy: ~900 of them have a 2-column cascade into a given digit
 
 
 def digit_phase_changes(subject) -> dict[int, object]:
@@ -45,12 +41,38 @@ def test_f3_per_digit_phase_changes(subject, record):
     record(spread / width, ">=", 1.0, why="different times: t* spread over more than one typical transition")
 
 
-@claim("final per-digit accuracy >= 99% on every answer digit", source=SOURCE, model=MODEL)
-@torch.no_grad()
-def test_f3_every_digit_learned(subject, record):
+def fresh_problems(subject) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(correct [n, digits], carry chains [n, digits]) on fresh problems, not the eval batch."""
     task = subject.task
-    tokens = task.sample(4096, torch.Generator().manual_seed(20_000))  # fresh problems, not the eval batch
-    logits, targets = task.digit_logits(subject.model, tokens)
-    per_digit = (logits.argmax(-1) == targets).float().mean(0)  # [n_digits + 1]
+    tokens = task.sample(PROBLEMS, torch.Generator().manual_seed(20_000))
+    with torch.no_grad():
+        logits, targets = task.digit_logits(subject.model, tokens)
+    return logits.argmax(-1) == targets, task.carry_chains(tokens)
+
+
+@claim("final per-digit accuracy >= 99% on every answer digit", source=SOURCE, model=MODEL,
+       mixed="holds on seed 1 only (worst digit 0.995); seeds 0 and 2 reach 0.970 and 0.974 and plateau on "
+             "the middle digits from step ~3000 to 8000, and F3b finds the errors in cascading carries")
+def test_f3_every_digit_learned(subject, record):
+    correct, _ = fresh_problems(subject)
+    per_digit = correct.float().mean(0)  # [n_digits + 1]
     record.note(per_digit_acc=[round(x, 4) for x in per_digit.tolist()])
     record(per_digit.min().item(), ">=", 0.99, why="CLAIMS.md F3: final per-digit accuracy >= 99%")
+
+
+@claim("the remaining errors are cascading carries: answer digits whose carry was passed on by a "
+       "column summing to 9 (a chain of 2 or more) are wrong at least 10x as often as the others",
+       source=f"{SOURCE}; Quirke & Barez 2023 (a 1-layer model does not finish cascading carries)",
+       model=MODEL)
+def test_f3b_errors_are_cascading_carries(subject, record):
+    correct, chains = fresh_problems(subject)
+    cascade = chains >= 2
+    error_cascade = 1 - correct[cascade].float().mean().item()
+    error_rest = 1 - correct[~cascade].float().mean().item()
+    by_chain = {int(c): round(correct[chains == c].float().mean().item(), 4) for c in chains.unique()}
+    record.note(error_cascade=round(error_cascade, 4), error_rest=round(error_rest, 5),
+                cascade_share=round(cascade.float().mean().item(), 4), accuracy_by_chain_length=by_chain)
+    # Floored at one error in the sample so a model that makes no error elsewhere gives a finite ratio.
+    record(error_cascade / max(error_rest, 1 / correct.numel()), ">=", 10.0,
+           why="an order of magnitude: the cascade is the failure mode, not noise spread over digits; "
+               "an untrained model errs alike everywhere (ratio ~1)")

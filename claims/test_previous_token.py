@@ -129,6 +129,17 @@ def test_d2_layer1_attends_to_previous_token(subject, record):
     record(previous.mean(), ">=", 0.5, why="a head that moves the previous token attends there with most of its weight")
 
 
+
+@claim("layer-1 attention is a local blend: most of its weight sits on the query itself and the "
+       "previous token (mean A[i, i] + A[i, i-1] over i = 1..49 >= 0.5)",
+       source=f"{SOURCE}; CLAIMS.md D2 (a replication: ~0.67 to itself, ~0.25 to the previous token)",
+       model=MODEL, seeds=SEEDS)
+def test_d2_layer1_attends_to_itself_and_previous_token(subject, record):
+    pattern = patterns(subject)[1]  # [batch, head, q, k]
+    previous, itself = attention_at_offset(pattern, 1)[0], attention_at_offset(pattern, 0)[0][1:]  # [q - 1]
+    record.note(layer1_to_previous=float(previous.mean()), layer1_to_self=float(itself.mean()))
+    record((previous + itself).mean(), ">=", 0.5, why="a majority of the weight; uniform attention gives ~0.15")
+
 # --- D3 layer-0 attention derives position from the causal mask ------------------------
 
 
@@ -146,6 +157,15 @@ def test_d3_layer0_attention_to_bos_follows_w_over_w_plus_n(subject, record):
     # control is the same model trained with positional embeddings.
     record(r2, ">=", 0.95, why="a replication's profile fits with R^2 0.9995 (w 4.2); room for query-dependent w")
 
+
+@claim("layer-0 attention singles out BOS: in the fit of attention to BOS by w / (w + n), BOS weighs "
+       "as much as w >= 2 ordinary keys", source=f"{SOURCE}; CLAIMS.md D3 (a replication: w 4.2)",
+       model=MODEL, seeds=SEEDS)
+def test_d3_layer0_bos_outweighs_other_keys(subject, record):
+    to_bos = attention_to_key(patterns(subject)[0], 0)[0]  # [q]
+    w, r2 = fit_bos_decay(to_bos[1:], torch.arange(1, to_bos.shape[0]))
+    record.note(w=round(w, 3), r2=round(r2, 5))
+    record(w, ">=", 2.0, why="uniform attention, as at init, gives w = 1; twice that marks BOS as a reference")
 
 @claim("mean-ablating layer-0 keys leaves the task solved (loss < 0.05 nats): position does not come "
        "from what the keys say", source=f"{SOURCE} (ablation table: k 0.0069); CLAIMS.md D3", model=MODEL, seeds=SEEDS)
