@@ -1,5 +1,8 @@
 """A. A zero-layer transformer is a bigram table (seed 003; Elhage et al. 2021,
-"A Mathematical Framework for Transformer Circuits", zero-layer transformers)."""
+"A Mathematical Framework for Transformer Circuits", zero-layer transformers).
+
+Negative control of every claim here: the untrained initialisation of the same spec and
+seed (``@claim``'s default ``control="init"``); the same measurement must fail on it."""
 
 import torch
 

@@ -4,7 +4,10 @@ Heads"; Elhage et al. 2021, two-layer attention-only transformers; Olsson et al.
 Head scores are tokenizer-free (fixtures/analysis/heads.py): a perfect head scores 1.
 Previous-token scores are read on uniform random tokens of the model's full context,
 induction scores on [BOS, r, r] with r of 28 distinct tokens (the spacing of copies in
-training data: 16 to 40 positions apart)."""
+training data: 16 to 40 positions apart).
+
+Negative control of every claim here: the untrained initialisation of the same spec and
+seed (``@claim``'s default ``control="init"``); the same measurement must fail on it."""
 
 import math
 
@@ -20,8 +23,14 @@ BLOCK = 28  # length n of the repeated block in [BOS, r, r]
 PREV_TOKEN_MIN = 0.7  # E1 and E1b
 
 
+_scores: dict[tuple, dict] = {}  # per (model, seed, role): E1, E2 and E4 read the same scores
+
+
 def scores(subject) -> dict[str, torch.Tensor]:
-    return head_scores(subject.model, n_seqs=64, n=BLOCK, seed=0)
+    key = (subject.spec.name, subject.seed, subject.role)
+    if key not in _scores:
+        _scores[key] = head_scores(subject.model, n_seqs=64, n=BLOCK, seed=0)
+    return _scores[key]
 
 
 def held_out(subject):

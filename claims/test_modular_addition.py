@@ -15,6 +15,9 @@ How far past grokking: modadd-p113 stops 4000 steps after test accuracy first ho
 2000-10000 steps past grokking: top-8 frequencies 81-99% of W_E's energy, 62-71% of
 neurons clustered, cos fit ~95%. Every figure notes how many steps past 99% test
 accuracy its model was trained.
+
+Negative control of every claim here: the untrained initialisation of the same spec and
+seed (``@claim``'s default ``control="init"``); the same measurement must fail on it.
 """
 
 import math

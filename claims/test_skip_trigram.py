@@ -1,11 +1,12 @@
 """F1-F2. Skip trigrams "marker ... query -> class" in a 1-layer, 1-head attention-only
-transformer (seed 002, "#Skip Trigram"; Elhage et al. 2021, skip-trigrams)."""
+transformer (seed 002, "#Skip Trigram"; Elhage et al. 2021, skip-trigrams).
 
-import statistics
+Negative control of every claim here: the untrained initialisation of the same spec and
+seed (``@claim``'s default ``control="init"``); the same measurement must fail on it."""
 
 import torch
 
-from fixtures.analysis.phase import phase_change
+from fixtures.analysis.phase import phase_change, stagger
 from fixtures.claims import claim
 
 SOURCE = "002_9c4e30cf51a31395.txt #Skip Trigram; Elhage et al. 2021, one-layer skip-trigrams"
@@ -52,14 +53,6 @@ def test_f1_loss_goes_to_zero(subject, record):
                "widths 58, 71, 81 (figure 0.69, 0.49, 0.80 on seeds 0-2); the classes differ in "
                "timing, but by less than one transition")
 def test_f2_per_class_phase_changes(subject, record):
-    pcs = class_phase_changes(subject)
-    found = {c: pc for c, pc in pcs.items() if pc is not None}
-    if len(found) < 2:
-        record(0.0, ">=", 1.0, why="spread of t* over median width; no phase change measured")
-        return
-    t_star = {c: pc.t_star for c, pc in found.items()}
-    width = statistics.median(pc.width for pc in found.values())
-    spread = max(t_star.values()) - min(t_star.values())
-    record.note(t_star=t_star, t50={c: round(pc.t50, 1) for c, pc in found.items()},
-                width={c: round(pc.width, 1) for c, pc in found.items()}, median_width=width)
-    record(spread / width, ">=", 1.0, why="distinct times: t* spread over more than one typical transition")
+    ratio, notes = stagger(class_phase_changes(subject))
+    record.note(**notes)
+    record(ratio, ">=", 1.0, why="distinct times: t* spread over more than one typical transition")
