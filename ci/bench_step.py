@@ -2,11 +2,11 @@
 against a TransformerLens 4 ``TransformerBridge.boot_native`` model of the same
 architecture, in one run:
 
-    python ci/bench_step.py [--steps 30] [--rounds 5] [--threads 1]
+    python ci/bench_step.py [--steps 30] [--rounds 5]
 
 A step is what ``fixtures.training.train`` does: forward on the 3830 training pairs,
 cross-entropy at the final position, backward, AdamW (lr 1e-3, wd 1, betas 0.9/0.98),
-under the same ``deterministic()`` settings. Three variants:
+under the same ``deterministic()`` settings (one torch thread, as all training). Three variants:
 
 - ``ours``: ``Transformer`` computing every position (``last_position_only=False``);
 - ``ours-last``: ``last_position_only=True``, the way training runs it;
@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 from fixtures.model import build_model  # noqa: E402  (after the path insert)
-from fixtures.training import deterministic  # noqa: E402
+from fixtures.training import TRAINING_THREADS, deterministic  # noqa: E402
 from fixtures.zoo import get_spec  # noqa: E402
 
 
@@ -72,9 +72,7 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=30, help="steps per timed round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (the train CLI's default is 1)")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
 
     spec = get_spec("modadd-p113")
     state = spec.task.setup(torch.device("cpu"))
@@ -106,7 +104,7 @@ def main(argv=None) -> None:
 
     ms = {name: statistics.median(t) for name, t in times.items()}
     print(f"full-batch step on {tokens.shape[0]} pairs, {counts['ours']} trained weights, "
-          f"{args.threads} thread(s), median of {args.rounds} rounds x {args.steps} steps "
+          f"{TRAINING_THREADS} thread(s), median of {args.rounds} rounds x {args.steps} steps "
           f"(torch {torch.__version__})")
     for name, value in ms.items():
         spread = ", ".join(f"{t:.1f}" for t in times[name])

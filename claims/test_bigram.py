@@ -33,7 +33,7 @@ def test_a2_loss_at_conditional_entropy_floor(subject, record):
     counts = counts_of(subject.task)
     floor = conditional_entropy(counts)
     with torch.no_grad():
-        loss = subject.task.train_loss(subject.model, subject.task.setup(torch.device("cpu")), None).item()
+        loss = subject.task.train_loss(subject.model, subject.setup(), None).item()
     W_EU = subject.model.W_E @ subject.model.W_U
     sv = torch.linalg.svdvals(W_EU - W_EU.mean(1, keepdim=True)).detach()
     record.note(loss=loss, floor=floor, rank_1pct=int((sv > 0.01 * sv[0]).sum()), d_model=subject.spec.model.d_model)

@@ -8,7 +8,7 @@ seed (``@claim``'s default ``control="init"``); the same measurement must fail o
 import torch
 
 from fixtures.analysis.phase import phase_change, stagger
-from fixtures.claims import claim
+from fixtures.claims import analysis, claim
 
 SOURCE = "002_9c4e30cf51a31395.txt #5 Digit Addition; Nanda et al. 2023 (Grokking repository runs)"
 MODEL = "addition-5digit"
@@ -33,19 +33,15 @@ def test_f3_per_digit_phase_changes(subject, record):
     record(ratio, ">=", 1.0, why="different times: t* spread over more than one typical transition")
 
 
-_problems: dict[tuple, tuple] = {}  # per (model, seed, role): F3 and F3b read the same problems
-
-
+@analysis
 def fresh_problems(subject) -> tuple[torch.Tensor, torch.Tensor]:
-    """(correct [n, digits], carry chains [n, digits]) on fresh problems, not the eval batch."""
-    key = (subject.spec.name, subject.seed, subject.role)
-    if key not in _problems:
-        task = subject.task
-        tokens = task.sample(PROBLEMS, torch.Generator().manual_seed(20_000))
-        with torch.no_grad():
-            logits, targets = task.digit_logits(subject.model, tokens)
-        _problems[key] = (logits.argmax(-1) == targets, task.carry_chains(tokens))
-    return _problems[key]
+    """(correct [n, digits], carry chains [n, digits]) on fresh problems, not the eval batch;
+    F3 and F3b read the same problems."""
+    task = subject.task
+    tokens = task.sample(PROBLEMS, torch.Generator().manual_seed(20_000))
+    with torch.no_grad():
+        logits, targets = task.digit_logits(subject.model, tokens.to(subject.device))
+    return (logits.argmax(-1) == targets).cpu(), task.carry_chains(tokens)
 
 
 @claim("final per-digit accuracy >= 99% on every answer digit", source=SOURCE, model=MODEL,

@@ -15,7 +15,7 @@ import torch
 
 from fixtures.analysis.heads import attention_patterns, head_scores, mean_ablation_hooks, random_tokens
 from fixtures.analysis.phase import phase_change
-from fixtures.claims import claim
+from fixtures.claims import analysis, claim
 
 SOURCE = "002_9c4e30cf51a31395.txt #Induction Heads; Olsson et al. 2022; Elhage et al. 2021"
 MODEL = "induction-2l"
@@ -23,29 +23,34 @@ BLOCK = 28  # length n of the repeated block in [BOS, r, r]
 PREV_TOKEN_MIN = 0.7  # E1 and E1b
 
 
-_scores: dict[tuple, dict] = {}  # per (model, seed, role): E1, E2 and E4 read the same scores
-
-
+@analysis
 def scores(subject) -> dict[str, torch.Tensor]:
-    key = (subject.spec.name, subject.seed, subject.role)
-    if key not in _scores:
-        _scores[key] = head_scores(subject.model, n_seqs=64, n=BLOCK, seed=0)
-    return _scores[key]
+    """Every head's scores ([layer, head] each); E1, E2 and E4 read them."""
+    return head_scores(subject.model, n_seqs=64, n=BLOCK, seed=0)
 
 
 def held_out(subject):
     """The task's fixed held-out batch and masks (first copy, later copies)."""
-    state = subject.task.setup(torch.device("cpu"))
+    state = subject.setup()
     return state["held_out"], state["first"], state["repeats"]
 
 
 @torch.no_grad()
-def copy_losses(subject, fwd_hooks=()) -> tuple[float, float]:
-    """(loss on the first copy, loss on the later copies) on the held-out batch."""
+def _copy_losses(subject, fwd_hooks=()) -> tuple[float, float]:
     tokens, first, repeats = held_out(subject)
     with subject.model.hooks(fwd_hooks=list(fwd_hooks)):
         losses = subject.task.position_losses(subject.model, tokens)
     return losses[first].mean().item(), losses[repeats].mean().item()
+
+
+@analysis
+def copy_losses(subject, ablate_layer0_head: int | None = None) -> tuple[float, float]:
+    """(loss on the first copy, loss on the later copies) on the held-out batch, with the
+    layer-0 head ``ablate_layer0_head`` mean-ablated (None: none)."""
+    if ablate_layer0_head is None:
+        return _copy_losses(subject)
+    hooks = mean_ablation_hooks(subject.model, held_out(subject)[0], [(0, ablate_layer0_head)])
+    return _copy_losses(subject, hooks)
 
 
 def uniform_loss(subject) -> float:
@@ -115,11 +120,10 @@ def test_e3_repeats_are_predicted(subject, record):
 def test_e4_ablating_previous_token_head_removes_induction(subject, record):
     prev = scores(subject)["previous_token"][0]
     head = int(prev.argmax())
-    tokens = held_out(subject)[0]
     ceiling = uniform_loss(subject)
 
     def repeat_loss_without(h):  # capped at ln(d_vocab - 1): being worse than uniform is no extra "removal"
-        return min(copy_losses(subject, mean_ablation_hooks(subject.model, tokens, [(0, h)]))[1], ceiling)
+        return min(copy_losses(subject, h)[1], ceiling)
 
     repeat = copy_losses(subject)[1]
     ablated = repeat_loss_without(head)

@@ -3,9 +3,10 @@
 Without W_pos the only source of position is the causal mask: a query at position n
 sees n + 1 keys, so layer-0 attention to BOS falls like w / (w + n) and later layers
 can read position off it (Kazemnejad et al. 2023, Theorem 1). The ablation claims read
-one mean-ablation table per model (``fixtures.analysis.ablation``: each hook point
-replaced by its batch mean, per position, taken on a second held-out batch), and the
-claims below pick out of it what seed 000's table says matters and what does not.
+mean-ablation losses (``fixtures.analysis.ablation``: a hook point replaced by its batch
+mean, per position, taken on a second held-out batch), one hook point at a time, for the
+hook points of seed 000's table that the claims below read: what it says matters and
+what does not. Each (model, seed, hook point) is computed once per run (``@analysis``).
 
 Thresholds: "the task is solved" is loss < 0.05 nats (CLAIMS.md D1; the seed reaches
 0.0056), so "ablating X leaves the task solved" uses the same 0.05, and "X matters"
@@ -14,12 +15,12 @@ asks for a loss increase the solved criterion cannot absorb.
 
 import math
 
-import pytest
 import torch
 
-from fixtures.analysis.ablation import CLEAN, activation_means, hook_names, mean_ablation_losses
+from fixtures.analysis.ablation import activation_means, hook_names, mean_ablation_loss
+from fixtures.analysis.heads import attention_patterns
 from fixtures.analysis.position import attention_at_offset, attention_to_key, fit_bos_decay
-from fixtures.claims import claim
+from fixtures.claims import analysis, claim
 from fixtures.tasks import accuracy
 
 SOURCE = "000_438ef08236a464c5.txt"
@@ -28,46 +29,46 @@ POSITIONAL = "zoo:prevtoken-pos"  # the same spec with learned positional embedd
 SOLVED = 0.05  # nats: CLAIMS.md D1
 MATTERS = 1.0  # nats of loss increase: 20x the solved criterion; the seed's "matters" entries are 4-19 nats
 REPORT_POSITIONS = (1, 2, 3, 5, 10, 20, 30, 49)  # where CLAIMS.md D3 quotes attention to BOS
+SCALES = ("blocks.0.ln1.hook_scale", "blocks.0.ln2.hook_scale", "blocks.1.ln1.hook_scale", "blocks.1.ln2.hook_scale",
+          "ln_final.hook_scale")
+# The hook points the claims below read, noted together by D4 (one forward pass each).
+READ_HOOKS = ("hook_embed", "blocks.0.attn.hook_q", "blocks.0.attn.hook_k", "blocks.0.attn.hook_v",
+              "blocks.0.hook_mlp_out", "blocks.1.attn.hook_pattern", "blocks.1.attn.hook_v", *SCALES)
 
-_cache: dict[tuple, dict] = {}  # per (model, seed, role): tokens, patterns, ablation table
+
+def _held_out(subject) -> torch.Tensor:
+    return subject.setup()["held_out"]  # [1024, n_ctx]; never trained on
 
 
-def _held_out(task) -> torch.Tensor:
-    return task.setup(torch.device("cpu"))["held_out"]  # [1024, n_ctx]; never trained on
-
-
-def _reference(task) -> torch.Tensor:
+def _reference(subject) -> torch.Tensor:
     # A second held-out batch for the ablation means (seed 000 also took them from another batch).
-    return task.sample(task.eval_batch_size, torch.Generator().manual_seed(task.eval_seed + 1), "cpu")
+    task = subject.task
+    return task.sample(task.eval_batch_size, torch.Generator().manual_seed(task.eval_seed + 1), subject.device)
 
 
-def _key(subject) -> tuple:
-    return subject.spec.name, subject.seed, subject.role
+@analysis
+def mean_patterns(subject) -> torch.Tensor:
+    """Attention patterns of every layer on the held-out batch, averaged over the batch:
+    [layer, 1, head, q, k] (a batch of one, the shape fixtures.analysis.position reads)."""
+    return attention_patterns(subject.model, _held_out(subject)).mean(1, keepdim=True)
 
 
-def patterns(subject) -> torch.Tensor:
-    """Attention patterns of every layer on the held-out batch: [layer, batch, head, q, k]."""
-    entry = _cache.setdefault(_key(subject), {})
-    if "patterns" not in entry:
-        with torch.no_grad():
-            _, cache = subject.model.run_with_cache(_held_out(subject.task), names_filter=lambda n: n.endswith("hook_pattern"))
-        entry["patterns"] = torch.stack([cache[f"blocks.{l}.attn.hook_pattern"] for l in range(subject.model.cfg.n_layers)])
-    return entry["patterns"]
+@analysis
+def ablation_means(subject) -> dict[str, torch.Tensor]:
+    """Per-position batch means of every hook point on the reference batch (one forward)."""
+    names = hook_names(subject.model, exclude=["hook_pos_embed"])  # zero and frozen: ablating it is a no-op
+    return activation_means(subject.model, _reference(subject), names)
 
 
-def ablation_table(subject) -> dict[str, float]:
-    """``{"clean": loss, hook: loss with that hook mean-ablated}`` on the held-out batch."""
-    entry = _cache.setdefault(_key(subject), {})
-    if "table" not in entry:
-        model, task = subject.model, subject.task
-        names = hook_names(model, exclude=["hook_pos_embed"])  # zero and frozen: ablating it is a no-op
-        means = activation_means(model, _reference(task), names)
-        entry["table"] = mean_ablation_losses(model, task.loss_on, _held_out(task), means, names)
-    return entry["table"]
+@analysis
+def ablated_loss(subject, hook: str | None) -> float:
+    """Held-out loss with ``hook`` mean-ablated; ``hook=None``: the clean loss."""
+    return mean_ablation_loss(subject.model, subject.task.loss_on, _held_out(subject), ablation_means(subject),
+                              hook)
 
 
-def increase(table: dict[str, float], name: str) -> float:
-    return table[name] - table[CLEAN]
+def increase(subject, hook: str) -> float:
+    return ablated_loss(subject, hook) - ablated_loss(subject, None)
 
 
 def rounded(table: dict[str, float]) -> dict[str, float]:
@@ -86,7 +87,7 @@ def w_pos_max_abs(model) -> float:
 def test_d1_previous_token_loss(subject, record):
     assert w_pos_max_abs(subject.model) == 0.0, "prevtoken-nopos must have W_pos identically zero"
     with torch.no_grad():
-        loss = subject.task.loss_on(subject.model, _held_out(subject.task)).item()
+        loss = subject.task.loss_on(subject.model, _held_out(subject)).item()
     record.note(w_pos_max_abs=0.0, final_curve_loss=subject.curves.get("test_loss", [math.nan])[-1])
     record(loss, "<", SOLVED, why="CLAIMS.md D1: the seed reaches 0.0056; ln 299 = 5.70 is a uniform guess")
 
@@ -95,7 +96,7 @@ def test_d1_previous_token_loss(subject, record):
        source=f"{SOURCE}; CLAIMS.md D1", model=MODEL)
 def test_d1_previous_token_accuracy(subject, record):
     assert w_pos_max_abs(subject.model) == 0.0, "prevtoken-nopos must have W_pos identically zero"
-    tokens = _held_out(subject.task)
+    tokens = _held_out(subject)
     with torch.no_grad():
         acc = accuracy(subject.model(tokens)[:, 1:], tokens[:, :-1])
     record(acc, ">", 0.99, why="CLAIMS.md D1; chance is 1/299")
@@ -117,7 +118,7 @@ def test_d1_w_pos_identically_zero(subject, record):
                "0.64-0.66 to itself, as the CPU replication in CLAIMS.md D2 found; mean-ablating its pattern "
                "leaves loss 0.004-0.008 nats while ablating its values costs 8.2-8.5 nats (test_d4_layer1_*)")
 def test_d2_layer1_attends_to_previous_token(subject, record):
-    pattern = patterns(subject)[1]  # [batch, head, q, k]
+    pattern = mean_patterns(subject)[1]  # [batch, head, q, k]
     previous, itself = attention_at_offset(pattern, 1)[0], attention_at_offset(pattern, 0)[0]  # [q]
     record.note(layer1_to_previous=float(previous.mean()), layer1_to_self=float(itself[1:].mean()),
                 layer1_to_bos=float(attention_to_key(pattern, 0)[0, 1:].mean()),
@@ -131,7 +132,7 @@ def test_d2_layer1_attends_to_previous_token(subject, record):
        source=f"{SOURCE}; CLAIMS.md D2 (a replication: ~0.67 to itself, ~0.25 to the previous token)",
        model=MODEL)
 def test_d2_layer1_attends_to_itself_and_previous_token(subject, record):
-    pattern = patterns(subject)[1]  # [batch, head, q, k]
+    pattern = mean_patterns(subject)[1]  # [batch, head, q, k]
     previous, itself = attention_at_offset(pattern, 1)[0], attention_at_offset(pattern, 0)[0][1:]  # [q - 1]
     record.note(layer1_to_previous=float(previous.mean()), layer1_to_self=float(itself.mean()))
     record((previous + itself).mean(), ">=", 0.5, why="a majority of the weight; uniform attention gives ~0.15")
@@ -143,7 +144,7 @@ def test_d2_layer1_attends_to_itself_and_previous_token(subject, record):
        "n = 1..49 >= 0.95", source=f"{SOURCE}; CLAIMS.md D3; Kazemnejad et al. 2023, Theorem 1",
        model=MODEL, control=POSITIONAL)
 def test_d3_layer0_attention_to_bos_follows_w_over_w_plus_n(subject, record):
-    to_bos = attention_to_key(patterns(subject)[0], 0)[0]  # [q]
+    to_bos = attention_to_key(mean_patterns(subject)[0], 0)[0]  # [q]
     n = torch.arange(1, to_bos.shape[0])
     w, r2 = fit_bos_decay(to_bos[1:], n)
     record.note(w=round(w, 3), r2=round(r2, 5),
@@ -157,7 +158,7 @@ def test_d3_layer0_attention_to_bos_follows_w_over_w_plus_n(subject, record):
        "as much as w >= 2 ordinary keys", source=f"{SOURCE}; CLAIMS.md D3 (a replication: w 4.2)",
        model=MODEL)
 def test_d3_layer0_bos_outweighs_other_keys(subject, record):
-    to_bos = attention_to_key(patterns(subject)[0], 0)[0]  # [q]
+    to_bos = attention_to_key(mean_patterns(subject)[0], 0)[0]  # [q]
     w, r2 = fit_bos_decay(to_bos[1:], torch.arange(1, to_bos.shape[0]))
     record.note(w=round(w, 3), r2=round(r2, 5))
     record(w, ">=", 2.0, why="uniform attention, as at init, gives w = 1; twice that marks BOS as a reference")
@@ -165,28 +166,25 @@ def test_d3_layer0_bos_outweighs_other_keys(subject, record):
 @claim("mean-ablating layer-0 keys leaves the task solved (loss < 0.05 nats): position does not come "
        "from what the keys say", source=f"{SOURCE} (ablation table: k 0.0069); CLAIMS.md D3", model=MODEL)
 def test_d3_layer0_keys_do_not_matter(subject, record):
-    table = ablation_table(subject)
-    record.note(clean=table[CLEAN])
-    record(table["blocks.0.attn.hook_k"], "<", SOLVED, why="the D1 criterion for a solved task")
+    record.note(clean=ablated_loss(subject, None))
+    record(ablated_loss(subject, "blocks.0.attn.hook_k"), "<", SOLVED, why="the D1 criterion for a solved task")
 
 
 @claim("mean-ablating layer-0 queries raises the loss by >= 0.1 nats: the query decides how much "
        "weight BOS gets", source=f"{SOURCE} (ablation table: q 0.52 vs 0.0056); CLAIMS.md D3", model=MODEL)
 def test_d3_layer0_queries_matter(subject, record):
-    table = ablation_table(subject)
-    record.note(clean=table[CLEAN], ablated=table["blocks.0.attn.hook_q"])
-    record(increase(table, "blocks.0.attn.hook_q"), ">=", 0.1,
+    record.note(clean=ablated_loss(subject, None), ablated=ablated_loss(subject, "blocks.0.attn.hook_q"))
+    record(increase(subject, "blocks.0.attn.hook_q"), ">=", 0.1,
            why="twice the solved criterion: the task is no longer solved; the seed's increase is 0.52")
 
 
 @claim("mean-ablating the token embedding raises the loss by >= 1 nat", model=MODEL,
        source=f"{SOURCE} (ablation table: embed 15.9 vs 0.0056); CLAIMS.md D3")
 def test_d3_embedding_matters(subject, record):
-    table = ablation_table(subject)
-    record.note(clean=table[CLEAN], ablated=table["hook_embed"])
+    record.note(clean=ablated_loss(subject, None), ablated=ablated_loss(subject, "hook_embed"))
     # Without token identity no model beats ln 299 = 5.70; the figure says how much a
     # solved model loses, an untrained one has little to lose.
-    record(increase(table, "hook_embed"), ">=", MATTERS, why="20x the solved criterion")
+    record(increase(subject, "hook_embed"), ">=", MATTERS, why="20x the solved criterion")
 
 
 # --- D4 the mean-ablation table --------------------------------------------------------
@@ -198,9 +196,10 @@ def test_d3_embedding_matters(subject, record):
        refuted="mean-ablating layer-0 values gives loss 0.33, 0.32, 0.36 nats (seeds 0-2; threshold 0.05): "
                "in our models layer-0 values carry information the seed's did not need")
 def test_d4_layer0_values_do_not_matter(subject, record):
-    table = ablation_table(subject)
-    record.note(ablation=rounded(table))  # the full table, once per seed and role
-    record(table["blocks.0.attn.hook_v"], "<", SOLVED, why="the D1 criterion for a solved task")
+    # The table of every hook point the D claims read, once per seed and role.
+    record.note(ablation=rounded({"clean": ablated_loss(subject, None),
+                                  **{hook: ablated_loss(subject, hook) for hook in READ_HOOKS}}))
+    record(ablated_loss(subject, "blocks.0.attn.hook_v"), "<", SOLVED, why="the D1 criterion for a solved task")
 
 
 @claim("mean-ablating any LayerNorm scale leaves the task solved (max loss over the five "
@@ -209,8 +208,7 @@ def test_d4_layer0_values_do_not_matter(subject, record):
        refuted="blocks.0.ln1's scale matters: ablating it gives loss 0.31, 1.43, 1.96 nats (seeds 0-2; "
                "threshold 0.05); the other four scales give 0.007-0.038")
 def test_d4_layernorm_scales_do_not_matter(subject, record):
-    table = ablation_table(subject)
-    scales = {k: v for k, v in table.items() if k.endswith("hook_scale")}
+    scales = {hook: ablated_loss(subject, hook) for hook in SCALES}
     record.note(ablated=rounded(scales))
     record(max(scales.values()), "<", SOLVED, why="the D1 criterion for a solved task")
 
@@ -218,24 +216,21 @@ def test_d4_layernorm_scales_do_not_matter(subject, record):
 @claim("mean-ablating the layer-0 MLP output raises the loss by >= 1 nat",
        source=f"{SOURCE} (ablation table: blocks.0.hook_mlp_out 4.29); CLAIMS.md D4", model=MODEL)
 def test_d4_layer0_mlp_matters(subject, record):
-    table = ablation_table(subject)
-    record.note(clean=table[CLEAN], ablated=table["blocks.0.hook_mlp_out"])
-    record(increase(table, "blocks.0.hook_mlp_out"), ">=", MATTERS, why="20x the solved criterion")
+    record.note(clean=ablated_loss(subject, None), ablated=ablated_loss(subject, "blocks.0.hook_mlp_out"))
+    record(increase(subject, "blocks.0.hook_mlp_out"), ">=", MATTERS, why="20x the solved criterion")
 
 
 @claim("mean-ablating the layer-1 attention pattern leaves the task solved (loss < 0.05 nats): "
        "layer-1 attention depends on position, not on the tokens",
        source=f"{SOURCE}; CLAIMS.md D2 (pattern ablation 0.00078)", model=MODEL)
 def test_d4_layer1_pattern_does_not_matter(subject, record):
-    table = ablation_table(subject)
-    record.note(clean=table[CLEAN])
-    record(table["blocks.1.attn.hook_pattern"], "<", SOLVED, why="the D1 criterion for a solved task")
+    record.note(clean=ablated_loss(subject, None))
+    record(ablated_loss(subject, "blocks.1.attn.hook_pattern"), "<", SOLVED, why="the D1 criterion for a solved task")
 
 
 @claim("mean-ablating the layer-1 attention values raises the loss by >= 1 nat: the previous token's "
        "identity travels through layer-1 attention",
        source=f"{SOURCE}; CLAIMS.md D2 (values 16.9)", model=MODEL)
 def test_d4_layer1_values_matter(subject, record):
-    table = ablation_table(subject)
-    record.note(clean=table[CLEAN], ablated=table["blocks.1.attn.hook_v"])
-    record(increase(table, "blocks.1.attn.hook_v"), ">=", MATTERS, why="20x the solved criterion")
+    record.note(clean=ablated_loss(subject, None), ablated=ablated_loss(subject, "blocks.1.attn.hook_v"))
+    record(increase(subject, "blocks.1.attn.hook_v"), ">=", MATTERS, why="20x the solved criterion")

@@ -27,13 +27,12 @@ same numbers; quantisation is applied on top of them).
 
 import torch
 
-from fixtures.analysis.fourier import (clustered_fraction, cos_fit, frequency_norms, key_frequencies, n_frequencies,
-                                       neuron_frequency_fractions, pair_activations, pair_logits,
+from fixtures.analysis.fourier import (CLUSTER_FRACTION, frequency_norms, key_frequencies, n_frequencies,
                                        top_frequencies_fraction)
+from fixtures.analysis.modular import cos_fit_of, key_freqs, neuron_fractions, readout_freqs
 from fixtures.analysis.quantised import (block_weights, chance_jaccard, is_quantised, jaccard, levels,
                                          overlap_p_value, quantised_fraction)
 from fixtures.claims import claim
-from fixtures.plugin import load_checkpoint
 from fixtures.zoo import get_spec
 
 SOURCE = "001_20a52c1d46b91f4c.txt; Li 2024, arXiv 2405.17703; BitNet b1.58, arXiv 2402.17764"
@@ -46,36 +45,6 @@ BINARY, TERNARY = "modadd-p113-binary", "modadd-p113-ternary"
 MEMORISED_ACC, GENERALISED_ACC, DELAY_STEPS = 0.99, 0.95, 1000
 SAME_FREQS_JACCARD = 0.5  # "the same frequencies": at least half of the union shared
 CHANCE_P = 0.05  # one-sided hypergeometric test of "more overlap than chance"
-READOUT_SHARE = 0.1  # a frequency the logits use carries >= 10% of the largest cos amplitude
-
-_cache: dict[tuple, dict] = {}  # per (model, seed, role): logits and MLP activations on all pairs
-
-
-def _tables(subject) -> dict:
-    key = (subject.spec.name, subject.seed, subject.role)
-    if key not in _cache:
-        p = subject.task.p
-        _cache[key] = {"logits": pair_logits(subject.model, p), "acts": pair_activations(subject.model, p)}
-    return _cache[key]
-
-
-def _keys(model, p: int) -> list[int]:
-    return key_frequencies(model.W_E[:p].detach())  # number tokens only, not "="
-
-
-_readout_cache: dict[tuple, list[int]] = {}
-
-
-def _readout_keys(model, p: int, key: tuple) -> list[int]:
-    """The key frequencies the logits use: cos-fit amplitude >= READOUT_SHARE of the largest.
-    The W_E rule also admits unused second harmonics (e.g. 54 beside 27, alpha ~0.004 against
-    ~10); the C3 notes give the overlap both ways so neither rule alone decides."""
-    if key not in _readout_cache:
-        keys = _keys(model, p)
-        _, alphas = cos_fit(pair_logits(model, p), keys)
-        top = max(abs(a) for a in alphas.values())
-        _readout_cache[key] = [k for k in keys if abs(alphas[k]) >= READOUT_SHARE * top]
-    return _readout_cache[key]
 
 
 def _first_step(curves: dict, metric: str, level: float):
@@ -161,12 +130,13 @@ def test_c2_ternary_embedding_fourier_sparse(subject, record):
 # --- C3: same key frequencies as the full-precision net? ---------------------------------
 
 
-def _overlap(subject, config) -> dict:
-    """The subject's key frequencies against the full-precision nets', with the baselines."""
-    p = subject.task.p
-    K = n_frequencies(p)
-    fp = {s: _keys(load_checkpoint(config, FP, s).model, p) for s in get_spec(FP).seeds}
-    mine, ref = _keys(subject.model, p), fp[subject.seed]
+def _overlap(subject) -> dict:
+    """The subject's key frequencies against the full-precision nets', with the baselines.
+    The notes give the overlap both on the W_E rule and on the frequencies the logits use
+    (``readout_freqs``), so neither rule alone decides."""
+    K = n_frequencies(subject.task.p)
+    fp = {s: key_freqs(subject.trained(FP, s)) for s in get_spec(FP).seeds}
+    mine, ref = key_freqs(subject), fp[subject.seed]
     pairs = [(a, b) for a in fp for b in fp if a < b]
     return {
         "key_freqs": mine, "fp_key_freqs": ref,
@@ -176,25 +146,23 @@ def _overlap(subject, config) -> dict:
         "fp_vs_fp_jaccard": {f"{a}-{b}": jaccard(fp[a], fp[b]) for a, b in pairs},
         "fp_vs_fp_chance_jaccard": {f"{a}-{b}": chance_jaccard(len(fp[a]), len(fp[b]), K) for a, b in pairs},
         "vs_other_fp_seeds_jaccard": {str(s): jaccard(mine, fp[s]) for s in fp if s != subject.seed},
-        "readout_key_freqs": (mine_used := _readout_keys(subject.model, p, (subject.spec.name, subject.seed,
-                                                                            subject.role))),
-        "fp_readout_key_freqs": (ref_used := _readout_keys(load_checkpoint(config, FP, subject.seed).model, p,
-                                                           (FP, subject.seed, "trained"))),
+        "readout_key_freqs": (mine_used := readout_freqs(subject)),
+        "fp_readout_key_freqs": (ref_used := readout_freqs(subject.trained(FP))),
         "readout_jaccard": jaccard(mine_used, ref_used),
         "readout_p_value": overlap_p_value(mine_used, ref_used, K),
     }
 
 
-def _same_frequencies(subject, record, config):
-    o = _overlap(subject, config)
+def _same_frequencies(subject, record):
+    o = _overlap(subject)
     record.note(**o)
     record(o["jaccard"], ">=", SAME_FREQS_JACCARD,
            why="'the same key frequencies': at least half of the frequencies either net uses are used "
                "by both; two random sets of ~5 of 56 overlap ~0.05")
 
 
-def _different_frequencies(subject, record, config):
-    o = _overlap(subject, config)
+def _different_frequencies(subject, record):
+    o = _overlap(subject)
     record.note(**o)
     record(o["p_value"], ">=", CHANCE_P,
            why="no more overlap with the full-precision net than random sets of the same sizes "
@@ -206,8 +174,8 @@ def _different_frequencies(subject, record, config):
        source=SOURCE, model=BINARY,
        refuted="Jaccard 0.11, 0.29, 0.25 with the same-seed full-precision net (seeds 0-2; shared {7}, "
                "{7, 14}, {14, 37}); full-precision seeds overlap each other 0.125, 0, 0.125, random sets ~0.05")
-def test_c3a_binary_same_key_frequencies(subject, record, pytestconfig):
-    _same_frequencies(subject, record, pytestconfig)
+def test_c3a_binary_same_key_frequencies(subject, record):
+    _same_frequencies(subject, record)
 
 
 @claim("the binarized net learns the same algorithm on different frequencies: its key "
@@ -216,8 +184,8 @@ def test_c3a_binary_same_key_frequencies(subject, record, pytestconfig):
        mixed="p 0.39, 0.036, 0.058 (seeds 0-2), or 0.26, 0.022, 0.036 on the frequencies the logits use: "
              "partial overlap, above chance on some seeds, through 7 and 14, which every binary seed and "
              "full-precision seed 1 use (C3c: the cos read-out holds on all)")
-def test_c3b_binary_different_key_frequencies(subject, record, pytestconfig):
-    _different_frequencies(subject, record, pytestconfig)
+def test_c3b_binary_different_key_frequencies(subject, record):
+    _different_frequencies(subject, record)
 
 
 @claim("the ternary net uses the same key frequencies as the full-precision net trained on "
@@ -226,8 +194,8 @@ def test_c3b_binary_different_key_frequencies(subject, record, pytestconfig):
        mixed="Jaccard 0.43, 0.60, 0.33 (seeds 0-2; 0.60, 0.60, 0.50 on the frequencies the logits use): "
              "it shares 3, 3, 2 frequencies with the same-seed full-precision net and 0-0.17 with the "
              "other seeds' nets, so the initialisation picks most of them")
-def test_c3a_ternary_same_key_frequencies(subject, record, pytestconfig):
-    _same_frequencies(subject, record, pytestconfig)
+def test_c3a_ternary_same_key_frequencies(subject, record):
+    _same_frequencies(subject, record)
 
 
 @claim("the ternary net learns the same algorithm on different frequencies: its key "
@@ -235,13 +203,13 @@ def test_c3a_ternary_same_key_frequencies(subject, record, pytestconfig):
        source=SOURCE, model=TERNARY, control=f"zoo:{FP}",
        refuted="more overlap than chance on every seed: p 0.0034, 0.00057, 0.019 (seeds 0-2; shared "
                "{1, 5, 7}, {7, 14, 17}, {14, 37})")
-def test_c3b_ternary_different_key_frequencies(subject, record, pytestconfig):
-    _different_frequencies(subject, record, pytestconfig)
+def test_c3b_ternary_different_key_frequencies(subject, record):
+    _different_frequencies(subject, record)
 
 
 def _cos_readout(subject, record):
-    keys = _keys(subject.model, subject.task.p)
-    fve, alphas = cos_fit(_tables(subject)["logits"], keys)
+    keys = key_freqs(subject)
+    fve, alphas = cos_fit_of(subject, keys)
     record.note(key_freqs=keys, alphas={str(k): round(a, 4) for k, a in alphas.items()})
     record(fve, ">=", 0.90, why="B4's measure and threshold (published 95% for full precision)")
 
@@ -264,14 +232,14 @@ def test_c3c_ternary_logits_fit_cos_a_plus_b_minus_c(subject, record):
 
 
 def _neurons_cluster(subject, record):
-    acts = _tables(subject)["acts"]  # [a, b, d_mlp]
-    best, which = neuron_frequency_fractions(acts).max(1)
-    clustered = best >= 0.85
-    keys = _keys(subject.model, subject.task.p)
-    record.note(key_freqs=keys, dead_neurons=int((acts.flatten(0, 1).std(0) == 0).sum()),
+    neurons = neuron_fractions(subject)
+    best, which = neurons["fractions"].max(1)  # over frequencies, per neuron
+    clustered = best >= CLUSTER_FRACTION
+    keys = key_freqs(subject)
+    record.note(key_freqs=keys, dead_neurons=neurons["dead"],
                 clustered_on_key_freqs=float(torch.isin(which[clustered], torch.tensor(keys)).double().mean())
                 if clustered.any() else 0.0)
-    record(clustered_fraction(acts), ">=", 0.5,
+    record(clustered.double().mean(), ">=", 0.5,
            why="B3's threshold: a majority of neurons (full precision measured 62-71% at this stage)")
 
 

@@ -19,11 +19,11 @@ AFTER_INIT = 50
 @torch.no_grad()
 def marker_attention(subject) -> float:
     """Mean attention from the final (query) position to the marker, on the held-out batch."""
-    state = subject.task.setup(torch.device("cpu"))
+    state = subject.setup()
     tokens, where = state["held_out"], state["marker_pos"]
     _, cache = subject.model.run_with_cache(tokens, names_filter="blocks.0.attn.hook_pattern")
     pattern = cache["blocks.0.attn.hook_pattern"][:, 0, -1]  # [batch, key_pos], the single head
-    return pattern[torch.arange(len(where)), where].mean().item()
+    return pattern[torch.arange(len(where), device=where.device), where].mean().item()
 
 
 def class_phase_changes(subject) -> dict[int, object]:
@@ -39,7 +39,7 @@ def test_f1_query_attends_to_marker(subject, record):
 
 @claim("the loss goes to ~0: the class is read off the marker", source=SOURCE, model=MODEL)
 def test_f1_loss_goes_to_zero(subject, record):
-    state = subject.task.setup(torch.device("cpu"))
+    state = subject.setup()
     metrics = subject.task.metrics(subject.model, state)
     record.note(test_acc=metrics["test_acc"])
     record(metrics["test_loss"], "<=", 0.01,
