@@ -11,6 +11,14 @@ what does not. Each (model, seed, hook point) is computed once per run (``@analy
 Thresholds: "the task is solved" is loss < 0.05 nats (CLAIMS.md D1; the seed reaches
 0.0056), so "ablating X leaves the task solved" uses the same 0.05, and "X matters"
 asks for a loss increase the solved criterion cannot absorb.
+
+Controls. The ablation claims are controlled inside the trained model: an "X does not
+matter" claim must fail when the same ablation hits a component that does matter (a
+positive control), and an "X matters" claim must fail on a component that does not. An
+untrained model cannot do the task at all (loss ln 299), so it would fail "leaves the task
+solved" for the wrong reason. The other claims use the untrained initialisation, or
+``prevtoken-pos`` (the same model with positional embeddings) where the question is how a
+model without them finds position.
 """
 
 import math
@@ -71,6 +79,13 @@ def increase(subject, hook: str) -> float:
     return ablated_loss(subject, hook) - ablated_loss(subject, None)
 
 
+# Components the control runs ablate instead (see the module docstring).
+MATTERS_CONTROL = "component:mean-ablating the layer-0 queries instead, which do matter (D3)"
+MATTERS_HOOK = "blocks.0.attn.hook_q"
+INERT_CONTROL = "component:mean-ablating the layer-0 keys instead, which do not matter (D3)"
+INERT_HOOK = "blocks.0.attn.hook_k"
+
+
 def rounded(table: dict[str, float]) -> dict[str, float]:
     return {k: float(f"{v:.4g}") for k, v in table.items()}
 
@@ -114,9 +129,9 @@ def test_d1_w_pos_identically_zero(subject, record):
 @claim("hypothesis: layer-1 attention carries the answer by attending from i to i-1 "
        "(mean A[i, i-1] over i = 1..49 >= 0.5)",
        source=f"{SOURCE}; CLAIMS.md D2", model=MODEL,
-       refuted="layer 1 attends 0.253, 0.246, 0.255 to the previous token (seeds 0-2; threshold 0.5) and "
-               "0.64-0.66 to itself, as the CPU replication in CLAIMS.md D2 found; mean-ablating its pattern "
-               "leaves loss 0.004-0.008 nats while ablating its values costs 8.2-8.5 nats (test_d4_layer1_*)")
+       refuted="layer 1 attends {figures} to the previous token (threshold 0.5) and {note.layer1_to_self} to "
+               "itself, as the CPU replication in CLAIMS.md D2 found; mean-ablating its pattern leaves the task "
+               "solved while ablating its values does not (test_d4_layer1_*)")
 def test_d2_layer1_attends_to_previous_token(subject, record):
     pattern = mean_patterns(subject)[1]  # [batch, head, q, k]
     previous, itself = attention_at_offset(pattern, 1)[0], attention_at_offset(pattern, 0)[0]  # [q]
@@ -130,7 +145,7 @@ def test_d2_layer1_attends_to_previous_token(subject, record):
 @claim("layer-1 attention is a local blend: most of its weight sits on the query itself and the "
        "previous token (mean A[i, i] + A[i, i-1] over i = 1..49 >= 0.5)",
        source=f"{SOURCE}; CLAIMS.md D2 (a replication: ~0.67 to itself, ~0.25 to the previous token)",
-       model=MODEL)
+       model=MODEL, formed_on=(0, 1, 2))
 def test_d2_layer1_attends_to_itself_and_previous_token(subject, record):
     pattern = mean_patterns(subject)[1]  # [batch, head, q, k]
     previous, itself = attention_at_offset(pattern, 1)[0], attention_at_offset(pattern, 0)[0][1:]  # [q - 1]
@@ -164,27 +179,32 @@ def test_d3_layer0_bos_outweighs_other_keys(subject, record):
     record(w, ">=", 2.0, why="uniform attention, as at init, gives w = 1; twice that marks BOS as a reference")
 
 @claim("mean-ablating layer-0 keys leaves the task solved (loss < 0.05 nats): position does not come "
-       "from what the keys say", source=f"{SOURCE} (ablation table: k 0.0069); CLAIMS.md D3", model=MODEL)
+       "from what the keys say", source=f"{SOURCE} (ablation table: k 0.0069); CLAIMS.md D3", model=MODEL,
+       control=MATTERS_CONTROL)
 def test_d3_layer0_keys_do_not_matter(subject, record):
-    record.note(clean=ablated_loss(subject, None))
-    record(ablated_loss(subject, "blocks.0.attn.hook_k"), "<", SOLVED, why="the D1 criterion for a solved task")
+    hook = MATTERS_HOOK if subject.is_control else "blocks.0.attn.hook_k"
+    record.note(clean=ablated_loss(subject, None), hook=hook)
+    record(ablated_loss(subject, hook), "<", SOLVED, why="the D1 criterion for a solved task")
 
 
 @claim("mean-ablating layer-0 queries raises the loss by >= 0.1 nats: the query decides how much "
-       "weight BOS gets", source=f"{SOURCE} (ablation table: q 0.52 vs 0.0056); CLAIMS.md D3", model=MODEL)
+       "weight BOS gets", source=f"{SOURCE} (ablation table: q 0.52 vs 0.0056); CLAIMS.md D3", model=MODEL,
+       control=INERT_CONTROL)
 def test_d3_layer0_queries_matter(subject, record):
-    record.note(clean=ablated_loss(subject, None), ablated=ablated_loss(subject, "blocks.0.attn.hook_q"))
-    record(increase(subject, "blocks.0.attn.hook_q"), ">=", 0.1,
+    hook = INERT_HOOK if subject.is_control else "blocks.0.attn.hook_q"
+    record.note(clean=ablated_loss(subject, None), ablated=ablated_loss(subject, hook), hook=hook)
+    record(increase(subject, hook), ">=", 0.1,
            why="twice the solved criterion: the task is no longer solved; the seed's increase is 0.52")
 
 
 @claim("mean-ablating the token embedding raises the loss by >= 1 nat", model=MODEL,
-       source=f"{SOURCE} (ablation table: embed 15.9 vs 0.0056); CLAIMS.md D3")
+       source=f"{SOURCE} (ablation table: embed 15.9 vs 0.0056); CLAIMS.md D3", control=INERT_CONTROL)
 def test_d3_embedding_matters(subject, record):
-    record.note(clean=ablated_loss(subject, None), ablated=ablated_loss(subject, "hook_embed"))
+    hook = INERT_HOOK if subject.is_control else "hook_embed"
+    record.note(clean=ablated_loss(subject, None), ablated=ablated_loss(subject, hook), hook=hook)
     # Without token identity no model beats ln 299 = 5.70; the figure says how much a
-    # solved model loses, an untrained one has little to lose.
-    record(increase(subject, "hook_embed"), ">=", MATTERS, why="20x the solved criterion")
+    # solved model loses.
+    record(increase(subject, hook), ">=", MATTERS, why="20x the solved criterion")
 
 
 # --- D4 the mean-ablation table --------------------------------------------------------
@@ -193,44 +213,53 @@ def test_d3_embedding_matters(subject, record):
 @claim("mean-ablating layer-0 values leaves the task solved (loss < 0.05 nats): layer-0 attention "
        "moves position (its weight on BOS), not token identity",
        source=f"{SOURCE} (ablation table: blocks.0.attn.hook_v 0.0073); CLAIMS.md D4", model=MODEL,
-       refuted="mean-ablating layer-0 values gives loss 0.33, 0.32, 0.36 nats (seeds 0-2; threshold 0.05): "
-               "in our models layer-0 values carry information the seed's did not need")
+       control=MATTERS_CONTROL,
+       refuted="mean-ablating layer-0 values gives loss {figures} nats (threshold 0.05): in our models "
+               "layer-0 values carry information the seed's did not need")
 def test_d4_layer0_values_do_not_matter(subject, record):
-    # The table of every hook point the D claims read, once per seed and role.
-    record.note(ablation=rounded({"clean": ablated_loss(subject, None),
-                                  **{hook: ablated_loss(subject, hook) for hook in READ_HOOKS}}))
-    record(ablated_loss(subject, "blocks.0.attn.hook_v"), "<", SOLVED, why="the D1 criterion for a solved task")
+    hook = MATTERS_HOOK if subject.is_control else "blocks.0.attn.hook_v"
+    if not subject.is_control:  # the table of every hook point the D claims read, once per seed
+        record.note(ablation=rounded({"clean": ablated_loss(subject, None),
+                                      **{h: ablated_loss(subject, h) for h in READ_HOOKS}}))
+    record(ablated_loss(subject, hook), "<", SOLVED, why="the D1 criterion for a solved task")
 
 
 @claim("mean-ablating any LayerNorm scale leaves the task solved (max loss over the five "
        "hook_scale ablations < 0.05 nats)",
        source=f"{SOURCE} (ablation table: ln scales 0.0056-0.0088); CLAIMS.md D4", model=MODEL,
-       refuted="blocks.0.ln1's scale matters: ablating it gives loss 0.31, 1.43, 1.96 nats (seeds 0-2; "
-               "threshold 0.05); the other four scales give 0.007-0.038")
+       control=MATTERS_CONTROL,
+       refuted="the largest loss over the five scale ablations is {figures} nats (threshold 0.05); per scale: "
+               "{note.ablated}")
 def test_d4_layernorm_scales_do_not_matter(subject, record):
-    scales = {hook: ablated_loss(subject, hook) for hook in SCALES}
+    scales = {hook: ablated_loss(subject, hook) for hook in ((MATTERS_HOOK,) if subject.is_control else SCALES)}
     record.note(ablated=rounded(scales))
     record(max(scales.values()), "<", SOLVED, why="the D1 criterion for a solved task")
 
 
 @claim("mean-ablating the layer-0 MLP output raises the loss by >= 1 nat",
-       source=f"{SOURCE} (ablation table: blocks.0.hook_mlp_out 4.29); CLAIMS.md D4", model=MODEL)
+       source=f"{SOURCE} (ablation table: blocks.0.hook_mlp_out 4.29); CLAIMS.md D4", model=MODEL,
+       control=INERT_CONTROL)
 def test_d4_layer0_mlp_matters(subject, record):
-    record.note(clean=ablated_loss(subject, None), ablated=ablated_loss(subject, "blocks.0.hook_mlp_out"))
-    record(increase(subject, "blocks.0.hook_mlp_out"), ">=", MATTERS, why="20x the solved criterion")
+    hook = INERT_HOOK if subject.is_control else "blocks.0.hook_mlp_out"
+    record.note(clean=ablated_loss(subject, None), ablated=ablated_loss(subject, hook), hook=hook)
+    record(increase(subject, hook), ">=", MATTERS, why="20x the solved criterion")
 
 
 @claim("mean-ablating the layer-1 attention pattern leaves the task solved (loss < 0.05 nats): "
        "layer-1 attention depends on position, not on the tokens",
-       source=f"{SOURCE}; CLAIMS.md D2 (pattern ablation 0.00078)", model=MODEL)
+       source=f"{SOURCE}; CLAIMS.md D2 (pattern ablation 0.00078)", model=MODEL,
+       control="component:mean-ablating the layer-1 attention values instead, which do matter (D4)")
 def test_d4_layer1_pattern_does_not_matter(subject, record):
-    record.note(clean=ablated_loss(subject, None))
-    record(ablated_loss(subject, "blocks.1.attn.hook_pattern"), "<", SOLVED, why="the D1 criterion for a solved task")
+    hook = "blocks.1.attn.hook_v" if subject.is_control else "blocks.1.attn.hook_pattern"
+    record.note(clean=ablated_loss(subject, None), hook=hook)
+    record(ablated_loss(subject, hook), "<", SOLVED, why="the D1 criterion for a solved task")
 
 
 @claim("mean-ablating the layer-1 attention values raises the loss by >= 1 nat: the previous token's "
        "identity travels through layer-1 attention",
-       source=f"{SOURCE}; CLAIMS.md D2 (values 16.9)", model=MODEL)
+       source=f"{SOURCE}; CLAIMS.md D2 (values 16.9)", model=MODEL,
+       control="component:mean-ablating the layer-1 attention pattern instead, which does not matter (D4)")
 def test_d4_layer1_values_matter(subject, record):
-    record.note(clean=ablated_loss(subject, None), ablated=ablated_loss(subject, "blocks.1.attn.hook_v"))
-    record(increase(subject, "blocks.1.attn.hook_v"), ">=", MATTERS, why="20x the solved criterion")
+    hook = "blocks.1.attn.hook_pattern" if subject.is_control else "blocks.1.attn.hook_v"
+    record.note(clean=ablated_loss(subject, None), ablated=ablated_loss(subject, hook), hook=hook)
+    record(increase(subject, hook), ">=", MATTERS, why="20x the solved criterion")
