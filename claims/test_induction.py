@@ -117,7 +117,10 @@ def test_e3_repeats_are_predicted(subject, record):
 
 @claim("(causal, K-composition) mean-ablating the layer-0 previous-token head removes the "
        "induction effect: the loss on the repeated copies rises by most of ln(d_vocab - 1)",
-       source=SOURCE, model=MODEL)
+       source=SOURCE, model=MODEL,
+       mixed="the ablation takes back {figures} of ln 127: on the seeds that fall short, ablating another "
+             "layer-0 head also costs repeat loss ({note.loss_repeat_ablating_other_layer0_heads}), so the "
+             "previous-token information is spread over more than one head")
 def test_e4_ablating_previous_token_head_removes_induction(subject, record):
     prev = scores(subject)["previous_token"][0]
     head = int(prev.argmax())
