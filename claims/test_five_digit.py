@@ -22,6 +22,7 @@ MODEL = "addition-5digit"
 # falls from ln 10 to ~ln 2 at once); the phase changes come after.
 AFTER_MARGINALS = 100
 PROBLEMS = 20_000  # fresh problems for accuracy: ~900 of them have a 2-column cascade into a given digit
+CHUNK = 1000  # problems per forward pass
 
 
 SUBTASK_CURVE = re.compile(r"loss_(digit|class)(\d+)")  # per answer digit (here), per class (skip trigrams)
@@ -50,9 +51,12 @@ def fresh_problems(subject) -> tuple[torch.Tensor, torch.Tensor]:
     F3 and F3b read the same problems."""
     task = subject.task
     tokens = task.sample(PROBLEMS, torch.Generator().manual_seed(20_000))
+    correct = []
     with torch.no_grad():
-        logits, targets = task.digit_logits(subject.model, tokens.to(subject.device))
-    return (logits.argmax(-1) == targets).cpu(), task.carry_chains(tokens)
+        for chunk in tokens.split(CHUNK):  # one batch of 20,000 is twice as slow: its activations spill the caches
+            logits, targets = task.digit_logits(subject.model, chunk.to(subject.device))
+            correct.append((logits.argmax(-1) == targets).cpu())
+    return torch.cat(correct), task.carry_chains(tokens)
 
 
 @claim("final per-digit accuracy >= 99% on every answer digit", source=SOURCE, model=MODEL,
