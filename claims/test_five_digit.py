@@ -54,8 +54,11 @@ def fresh_problems(subject) -> tuple[torch.Tensor, torch.Tensor]:
     correct = []
     with torch.no_grad():
         for chunk in tokens.split(CHUNK):  # one batch of 20,000 is twice as slow: its activations spill the caches
-            logits, targets = task.digit_logits(subject.model, chunk.to(subject.device))
-            correct.append((logits.argmax(-1) == targets).cpu())
+            chunk = chunk.to(subject.device)
+            # The answer digits' logits (task.digit_logits) come from the last n_digits + 2 positions:
+            # only those query rows are computed, a third of the positions.
+            logits = subject.model(chunk, last_positions=task.n_digits + 2)[:, :-1]
+            correct.append((logits.argmax(-1) == chunk[:, -(task.n_digits + 1):]).cpu())
     return torch.cat(correct), task.carry_chains(tokens)
 
 
