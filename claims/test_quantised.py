@@ -38,8 +38,8 @@ onto k*f, and the initialisation's distribution does not care how tokens are lab
 across seeds no frequency is favoured a priori; the 30% of pairs in the training split is
 the one thing that is not symmetric. Seeds 3-4 of modadd-p113-binary (split 0) use 14 but
 not 7, so C6 as first stated is vacuous (its control, the split-0 twin, no longer uses
-both); C6b restates it around 14, which all five split-0 binary nets use, written before
-any split variant was measured.
+both); C6b restates it around 14, which the five split-0 binary nets then trained (seeds
+0-4) all use, written before any split variant was measured.
 
 Controls: the untrained initialisation unless a claim says otherwise. The grokking delay
 (C1b) has none in an untrained model, so its control is ``modadd-p113-nowd``, which
