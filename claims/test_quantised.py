@@ -45,11 +45,14 @@ Controls: the untrained initialisation unless a claim says otherwise. The grokki
 (C1b) has none in an untrained model, so its control is ``modadd-p113-nowd``, which
 memorises and never generalises. C3b is a "no more than chance" claim, so its control is a
 positive one: a net that does share frequencies with the same-seed full-precision net must
-fail it. For the binarized net that is the ternary net (C3b-ternary is refuted: it shares
-more than chance on every seed measured); for the ternary net no other net is known to
+fail it. For the binarized net that is the ternary net, chosen when it shared more than
+chance on seeds 0-2; on seed 3 it does not, so C3b-binary is VACUOUS (the nearest
+positive control is not reliable enough); for the ternary net no other net is known to
 share, and the full-precision net compared with itself shares everything by construction,
 so that control is recorded as inconclusive.
 """
+
+import statistics
 
 import torch
 
@@ -185,6 +188,7 @@ def _overlap(subject, twin_seed: int) -> dict:
         "chance_jaccard": chance_jaccard(len(mine), len(ref), K),
         "p_value": overlap_p_value(mine, ref, K),
         "fp_vs_fp_jaccard": {f"{a}-{b}": round(j, 4) for (a, b), j in zip(pairs, baseline)},
+        "fp_vs_fp_median": statistics.median(baseline) if baseline else None,
         "same_seed_jaccards": [round(j, 4) for j in same_seed],
         "permutation_p_vs_fp_pairs": rank_sum_p_value(same_seed, baseline) if same_seed else None,
         "vs_other_fp_seeds_jaccard": {str(s): jaccard(mine, fp[s]) for s in fp if s != twin_seed},
@@ -223,8 +227,10 @@ def _different_frequencies(subject, record):
 @claim("the binarized net uses the same key frequencies as the full-precision net trained on "
        "the same data from the same initialisation (Jaccard overlap >= 0.5)",
        source=SOURCE, model=BINARY,
-       refuted="Jaccard {figures} with the same-seed full-precision net (shared {note.shared}); full-precision "
-               "seeds overlap each other {note.fp_vs_fp_jaccard}, random sets ~0.05")
+       mixed="Jaccard {figures} with the same-seed full-precision net (shared {note.shared}): half or more on "
+             "few seeds, yet more than unrelated nets share: against the 45 pairs of different full-precision "
+             "seeds, median Jaccard {note.fp_vs_fp_median}, the rank-sum permutation p is "
+             "{note.permutation_p_vs_fp_pairs}")
 def test_c3a_binary_same_key_frequencies(subject, record):
     _same_frequencies(subject, record)
 
@@ -233,7 +239,10 @@ def test_c3a_binary_same_key_frequencies(subject, record):
        "frequencies overlap the full-precision net's no more than chance (hypergeometric p >= 0.05)",
        source=SOURCE, model=BINARY, control=f"zoo:{TERNARY}",
        mixed="p {figures}, or {note.readout_p_value} on the frequencies the logits use: partial overlap, "
-             "above chance on some seeds, through 7 and 14 (shared: {note.shared})")
+             "above chance on most seeds (shared: {note.shared})",
+       vacuous="the positive control, the ternary net of the same seed, must share more than chance and does "
+               "not on every seed: p {control_figures}; where it does not, the measurement cannot tell a net "
+               "that shares from one that does not")
 def test_c3b_binary_different_key_frequencies(subject, record):
     _different_frequencies(subject, record)
 
@@ -241,9 +250,10 @@ def test_c3b_binary_different_key_frequencies(subject, record):
 @claim("the ternary net uses the same key frequencies as the full-precision net trained on "
        "the same data from the same initialisation (Jaccard overlap >= 0.5)",
        source=SOURCE, model=TERNARY,
-       mixed="Jaccard {figures} ({note.readout_jaccard} on the frequencies the logits use); its overlap with "
-             "the other seeds' full-precision nets is {note.vs_other_fp_seeds_jaccard}, so the initialisation "
-             "picks most of them")
+       mixed="Jaccard {figures} ({note.readout_jaccard} on the frequencies the logits use): half or more on "
+             "some seeds, and more than unrelated nets share: against the 45 pairs of different full-precision "
+             "seeds, median Jaccard {note.fp_vs_fp_median}, the rank-sum permutation p is "
+             "{note.permutation_p_vs_fp_pairs}")
 def test_c3a_ternary_same_key_frequencies(subject, record):
     _same_frequencies(subject, record)
 
@@ -251,7 +261,7 @@ def test_c3a_ternary_same_key_frequencies(subject, record):
 @claim("the ternary net learns the same algorithm on different frequencies: its key "
        "frequencies overlap the full-precision net's no more than chance (hypergeometric p >= 0.05)",
        source=SOURCE, model=TERNARY, control=f"zoo:{FP}",
-       refuted="more overlap than chance: p {figures} (shared {note.shared})")
+       mixed="more overlap than chance on most seeds: p {figures} (shared {note.shared})")
 def test_c3b_ternary_different_key_frequencies(subject, record):
     _different_frequencies(subject, record)
 
@@ -259,7 +269,8 @@ def test_c3b_ternary_different_key_frequencies(subject, record):
 @claim("on the frequencies the logits use (cos-fit amplitude >= 10% of the largest), the ternary net "
        "uses the same key frequencies as the same-seed full-precision net (Jaccard >= 0.5)",
        source=f"{SOURCE}; the read-out rule, formed after seeing seeds 0-2 (0.60, 0.60, 0.50)", model=TERNARY,
-       formed_on=(0, 1, 2))
+       formed_on=(0, 1, 2),
+       mixed="read-out Jaccard {figures}: the fresh seeds do not confirm the rule (seeds 0-2 formed it)")
 def test_c3a_ternary_same_readout_frequencies(subject, record):
     _same_readout_frequencies(subject, record)
 
