@@ -390,7 +390,10 @@ def test_c6b_binary_split_drops_frequency_14(subject, record):
 @claim("the initialisation, not the split, picks a full-precision net's key frequencies: trained from "
        "the same initialisation on another split (split_seed = seed), it keeps at least half of them "
        "(Jaccard with modadd-p113 of the same seed >= 0.5)",
-       source=f"{SOURCE}; the split hypothesis of the ten-seed study", model="modadd-p113-split")
+       source=f"{SOURCE}; the split hypothesis of the ten-seed study", model="modadd-p113-split",
+       refuted="Jaccard {figures} with the split-0 net of the same seed (key frequencies {note.key_freqs} "
+               "against {note.split0_key_freqs}): from the same initialisation, another split gives other "
+               "frequencies, so the split picks them at least as much as the initialisation")
 def test_c6_fp_split_keeps_its_initialisations_frequencies(subject, record):
     keys, twin = key_freqs(subject), key_freqs(subject.trained(FP))
     record.note(key_freqs=keys, split0_key_freqs=twin, split_seed=subject.task.split_seed)
