@@ -228,7 +228,7 @@ def _different_frequencies(subject, record):
        "the same data from the same initialisation (Jaccard overlap >= 0.5)",
        source=SOURCE, model=BINARY,
        mixed="Jaccard {figures} with the same-seed full-precision net (shared {note.shared}): half or more on "
-             "few seeds, yet more than unrelated nets share: against the 45 pairs of different full-precision "
+             "few seeds, yet more than unrelated nets share: against every pair of different full-precision "
              "seeds, median Jaccard {note.fp_vs_fp_median}, the rank-sum permutation p is "
              "{note.permutation_p_vs_fp_pairs}")
 def test_c3a_binary_same_key_frequencies(subject, record):
@@ -251,7 +251,7 @@ def test_c3b_binary_different_key_frequencies(subject, record):
        "the same data from the same initialisation (Jaccard overlap >= 0.5)",
        source=SOURCE, model=TERNARY,
        mixed="Jaccard {figures} ({note.readout_jaccard} on the frequencies the logits use): half or more on "
-             "some seeds, and more than unrelated nets share: against the 45 pairs of different full-precision "
+             "some seeds, and more than unrelated nets share: against every pair of different full-precision "
              "seeds, median Jaccard {note.fp_vs_fp_median}, the rank-sum permutation p is "
              "{note.permutation_p_vs_fp_pairs}")
 def test_c3a_ternary_same_key_frequencies(subject, record):
