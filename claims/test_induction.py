@@ -13,7 +13,8 @@ import math
 
 import torch
 
-from fixtures.analysis.heads import attention_patterns, head_scores, mean_ablation_hooks, random_tokens
+from fixtures.analysis.heads import (attention_patterns, head_output_means, head_scores, mean_ablation_hooks,
+                                    random_tokens)
 from fixtures.analysis.phase import phase_change
 from fixtures.claims import analysis, claim
 
@@ -49,8 +50,15 @@ def copy_losses(subject, ablate_layer0_head: int | None = None) -> tuple[float, 
     layer-0 head ``ablate_layer0_head`` mean-ablated (None: none)."""
     if ablate_layer0_head is None:
         return _copy_losses(subject)
-    hooks = mean_ablation_hooks(subject.model, held_out(subject)[0], [(0, ablate_layer0_head)])
+    tokens = held_out(subject)[0]
+    hooks = mean_ablation_hooks(subject.model, tokens, [(0, ablate_layer0_head)], layer0_means(subject))
     return _copy_losses(subject, hooks)
+
+
+@analysis(disk=False)
+def layer0_means(subject) -> dict[int, torch.Tensor]:
+    """Every layer-0 head's output averaged over the held-out batch: what E4's ablations put in."""
+    return head_output_means(subject.model, held_out(subject)[0], [0])
 
 
 def uniform_loss(subject) -> float:

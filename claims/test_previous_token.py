@@ -27,6 +27,7 @@ import torch
 
 from fixtures.analysis.ablation import activation_means, hook_names, mean_ablation_loss
 from fixtures.analysis.heads import attention_patterns
+from fixtures.analysis.metrics import task_metrics  # test_loss, test_acc on the held-out batch
 from fixtures.analysis.position import attention_at_offset, attention_to_key, fit_bos_decay
 from fixtures.claims import analysis, claim
 
@@ -68,16 +69,10 @@ def ablation_means(subject) -> dict[str, torch.Tensor]:
 
 
 @analysis
-def held_out_metrics(subject) -> dict[str, float]:
-    """The task's ``test_loss`` and ``test_acc`` on the held-out batch: one forward pass."""
-    return subject.task.metrics(subject.model, subject.setup())
-
-
-@analysis
 def ablated_loss(subject, hook: str | None) -> float:
     """Held-out loss with ``hook`` mean-ablated; ``hook=None``: the clean loss."""
     if hook is None:  # the same loss (PreviousToken.loss_on) on the same batch, already computed
-        return held_out_metrics(subject)["test_loss"]
+        return task_metrics(subject)["test_loss"]
     return mean_ablation_loss(subject.model, subject.task.loss_on, _held_out(subject), ablation_means(subject),
                               hook)
 
@@ -108,7 +103,7 @@ def w_pos_max_abs(model) -> float:
        source=f"{SOURCE}; CLAIMS.md D1", model=MODEL)
 def test_d1_previous_token_loss(subject, record):
     assert w_pos_max_abs(subject.model) == 0.0, "prevtoken-nopos must have W_pos identically zero"
-    loss = held_out_metrics(subject)["test_loss"]
+    loss = task_metrics(subject)["test_loss"]
     record.note(w_pos_max_abs=0.0, final_curve_loss=subject.curves.get("test_loss", [math.nan])[-1])
     record(loss, "<", SOLVED, why="CLAIMS.md D1: the seed reaches 0.0056; ln 299 = 5.70 is a uniform guess")
 
@@ -117,7 +112,7 @@ def test_d1_previous_token_loss(subject, record):
        source=f"{SOURCE}; CLAIMS.md D1", model=MODEL)
 def test_d1_previous_token_accuracy(subject, record):
     assert w_pos_max_abs(subject.model) == 0.0, "prevtoken-nopos must have W_pos identically zero"
-    record(held_out_metrics(subject)["test_acc"], ">", 0.99, why="CLAIMS.md D1; chance is 1/299")
+    record(task_metrics(subject)["test_acc"], ">", 0.99, why="CLAIMS.md D1; chance is 1/299")
 
 
 @claim("W_pos stays identically zero through training (the model never had positional embeddings)",
