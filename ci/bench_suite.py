@@ -6,8 +6,8 @@
 
 Runs pytest in a subprocess with a JUnit XML report, then prints the wall time, the number
 of claim runs (one claim on one seed, trained or control: setup + call + teardown), their
-median, mean and maximum seconds, the ten slowest claim runs and the slowest machinery
-tests. Checkpoints are never trained here: a missing one fails its claims
+median, mean and maximum seconds, the ten slowest claim runs, the slowest machinery
+tests, and the peak resident memory (RSS) of the controller and of every worker. Checkpoints are never trained here: a missing one fails its claims
 (``--train-missing=none``), so the figure is the warm suite. Not a test: timings never gate
 anything.
 """
@@ -15,6 +15,9 @@ anything.
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -24,6 +27,24 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+RSS_DIR = "BENCH_SUITE_RSS_DIR"  # where each pytest process of the run writes its peak RSS
+
+
+def pytest_unconfigure(config) -> None:
+    """Loaded into the timed run with ``-p bench_suite`` (controller and every xdist worker):
+    write this process's peak resident memory to ``$BENCH_SUITE_RSS_DIR``."""
+    folder = os.environ.get(RSS_DIR)
+    if not folder:
+        return
+    worker = getattr(config, "workerinput", {}).get("workerid", "controller")
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    Path(folder, f"{worker}.json").write_text(json.dumps({"process": worker, "peak_rss_mb": peak_kb / 1024}))
+
+
+def peak_rss(folder: Path) -> dict[str, float]:
+    """{process: peak RSS in MB} as written by the run's processes (controller, gw0, gw1, ...)."""
+    peaks = (json.loads(f.read_text()) for f in sorted(folder.glob("*.json")))
+    return {p["process"]: p["peak_rss_mb"] for p in peaks}
 
 
 def test_times(junit: Path) -> list[tuple[str, float]]:
@@ -44,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp:
         junit = Path(tmp, "junit.xml")
-        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
+        rss_dir = Path(tmp, "rss")
+        rss_dir.mkdir()
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "bench_suite", f"--junitxml={junit}",
                "--train-missing=none", f"--claims-report-dir={Path(tmp, 'reports')}"]
         if args.workers != "0":
             cmd += ["-n", args.workers]
@@ -53,8 +76,11 @@ def main(argv: list[str] | None = None) -> int:
         cmd += args.pytest_args
         print("$", " ".join(cmd), flush=True)
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        env = {**os.environ, RSS_DIR: str(rss_dir),
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "ci"), os.environ.get("PYTHONPATH")]))}
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
         wall = time.perf_counter() - start
+        peaks = peak_rss(rss_dir)
         summary = [ln for ln in proc.stdout.splitlines() if " in " in ln and ("passed" in ln or "failed" in ln)]
         if not junit.exists():
             print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n")
@@ -63,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     claims = sorted(((t, name) for name, t in times if name.startswith("claims/")), reverse=True)
     machinery = sorted(((t, name) for name, t in times if not name.startswith("claims/")), reverse=True)
     print(f"wall time: {wall:.1f} s ({summary[-1].strip('= ') if summary else 'no summary line'})")
+    if peaks:
+        print("peak RSS: " + ", ".join(f"{name} {mb:.0f} MB" for name, mb in peaks.items()))
     if claims:
         secs = [t for t, _ in claims]
         print(f"claim runs: {len(secs)}; seconds per run: median {statistics.median(secs):.3f}, "
