@@ -29,18 +29,25 @@ length has the same positional embedding, so resampling POS, or a node computed 
 positions alone (T1's MLP0, index - 1), replaces it by itself and removes nothing, while zero
 ablation removes it (Miller et al. 2024; G1c in test_circuits.py is the same effect).
 
-Controls: for faithfulness (T*a) and the random-circuit baseline (T*c), the untrained
-initialisation of the same spec (``control="init"``), with the same hypothesis: random weights
-in the same architecture, which do not compute the program. For minimality (T*b, T*d), the
-compiled model with its circuit padded by a node that does nothing (``PADDED``): the
-instrument must find that node's drop below the threshold (the untrained initialisation
-cannot fail minimality for the right reason, see ``PADDED``).
+Controls, on the same compiled model: for faithfulness (T*a) and the random-circuit baseline
+(T*c), a wrong hypothesis of the same size (``WRONG_HYPOTHESIS``: the circuit's nodes other
+than its embeddings replaced by the nodes outside it, the ones the model needs least first),
+which must score low; for minimality (T*b, T*d), the circuit padded with the node outside it
+that the model needs least (``UNNEEDED_NODE``), whose drop must be below the threshold. The
+untrained initialisation is no control here: it has no behaviour to recover, so its figures
+are undefined (inconclusive), and under zero ablation its "behaviour" (its loss against the
+all-zero model's uniform guess) is defined and arbitrary (as T2d's control it passed with a
+smallest drop of 0.236). What these models cannot test: every node outside their circuits
+outputs exactly zero (tracr-hist's POS is written but never read), so a padded zero node
+cannot be ablated at all (its control is inconclusive), and faithfulness 1.0 holds whatever
+the ablation does to those nodes. A pool of 3 or 14 random circuits cannot reach p < 0.05,
+so T*c decide nothing (inconclusive).
 """
 
 import torch
 
-from fixtures.analysis.circuits import CircuitTask, Hypothesis, all_nodes, circuit_score, faithfulness_under, \
-    record_circuit
+from fixtures.analysis.circuits import UNNEEDED_NODE, WRONG_HYPOTHESIS, CircuitTask, Hypothesis, all_nodes, \
+    circuit_score, faithfulness_under, record_circuit
 from fixtures.claims import analysis, claim
 
 SOURCE_T = "Lindner et al. 2023 (tracr); Conmy et al. 2023 (ACDC on tracr models); Chan et al. 2022; Shi et al. 2024"
@@ -50,17 +57,6 @@ TOLERANCE = {True: 0.1,  # nats: as test_circuits.py; the one-hot readout's gap 
 FAITHFUL = 0.99  # the issue's figure: a compiled circuit recovers everything, up to float rounding
 MINIMAL_DROP = 0.05  # as test_circuits.py: each node carries at least 5% of the behaviour
 BEATS_RANDOM = 0.9  # Shi et al. 2024's sufficiency test
-# The minimality claims' control: the trained model with the circuit padded by the first node
-# outside it, which does nothing (tracr-prev-token, tracr-frac-prevs: L0H0, all zeros;
-# tracr-hist: POS, whose index directions nothing reads): the same measurement must find that
-# node's drop below the threshold. The untrained initialisation cannot fail minimality for the
-# right reason: it has no circuit to be minimal, and under zero ablation its "behaviour" (its
-# loss against the all-zero model's uniform guess) is defined and arbitrary; as the control of
-# T2d it passed with a smallest drop of 0.236 (VACUOUS), which is why T*b and T*d use this one.
-PADDED = ("component:the compiled circuit padded with the first node outside it, which does nothing "
-          "(L0H0, all zeros; for tracr-hist POS, which nothing reads): its drop must be below 0.05")
-
-
 # --- the hypothesis, read off the weights --------------------------------------------------
 
 
@@ -120,21 +116,13 @@ def program_task(subject) -> CircuitTask:
                        f"minus the {what} where the program defines one; counterfactual: another sample of the task")
 
 
-def padding_node(model, nodes: list[str]) -> str:
-    """The first node outside the compiled circuit (forward order): one that does nothing."""
-    return next(n for n in all_nodes(model) if n not in nodes)
-
-
 @analysis
-def tracr_circuit(subject, method: str = "resample", padded: bool = False) -> dict:
-    """Every circuit figure of the compiled circuit under ``method`` (``padded``: with the first
-    node outside it added, the minimality claims' control), with the faithfulness under the
-    other ablation values and of the circuit without POS beside it (notes). On the untrained
-    control the circuit is the trained model's: the hypothesis is fixed before measuring."""
+def tracr_circuit(subject, method: str = "resample") -> dict:
+    """Every circuit figure of the compiled circuit under ``method``, with its controls on the
+    same model, the faithfulness under the other ablation values and of the circuit without
+    POS beside it (notes)."""
     model, task = subject.model, program_task(subject)
-    nodes = compiled_circuit(subject.trained(subject.spec.name).model if subject.is_control and not padded else model)
-    if padded:
-        nodes = nodes + [padding_node(model, nodes)]
+    nodes = compiled_circuit(model)
     hypothesis = Hypothesis(tuple(nodes))
     score = circuit_score(model, task, hypothesis, method=method)
     score["per_example_faithfulness_under"] = {
@@ -153,28 +141,26 @@ def record_faithful(subject, record):
                 **({"without_pos": score["without_pos_per_example_faithfulness"]}
                    if "without_pos_per_example_faithfulness" in score else {}))
     record_circuit(record, score, "per_example_faithfulness", ">=", FAITHFUL,
-                   why="a compiled circuit recovers every example's behaviour, up to float rounding")
+                   why="a compiled circuit recovers every example's behaviour, up to float rounding",
+                   control=subject.is_control)
 
 
 def record_minimal(subject, record, method: str):
-    """The smallest minimality drop under ``method``; on the control (``PADDED``) the circuit
-    carries one node that does nothing, whose drop must be below the threshold."""
-    score = tracr_circuit(subject, method, padded=subject.is_control)
+    """The smallest minimality drop under ``method``; on the control (``UNNEEDED_NODE``) the
+    drop of the node padded in, which must be below the threshold."""
+    score = tracr_circuit(subject, method)
     other = "zero" if method == "resample" else "resample"
-    smallest = min(score["minimality_drops"].values()) if score["defined"] else float("nan")
-    record.note(**{f"minimality_drops_under_{other}":
-                   tracr_circuit(subject, other, padded=subject.is_control)["minimality_drops"]})
-    record_circuit(record, score | {"smallest_drop": smallest}, "smallest_drop", ">=", MINIMAL_DROP,
-                   why="every node carries at least 5% of the behaviour")
+    record.note(**{f"minimality_drops_under_{other}": tracr_circuit(subject, other)["minimality_drops"]})
+    record_circuit(record, score, "smallest_drop", ">=", MINIMAL_DROP,
+                   why="every node carries at least 5% of the behaviour", control=subject.is_control)
 
 
 def record_beats_random(subject, record):
     score = tracr_circuit(subject)
-    # Ties count as beaten (Shi et al.'s loss, <=): random circuits that differ from H only in
-    # nodes resampling cannot ablate (POS, position-only nodes, all-zero nodes) tie with it.
     record.note(random_as_faithful=sum(f >= FAITHFUL for f in score["random_faithfulness"]))
     record_circuit(record, score, "random_beaten_share", ">=", BEATS_RANDOM,
-                   why="Shi et al. 2024's sufficiency test: H beats a random circuit with probability > 0.9")
+                   why="Shi et al. 2024's sufficiency test: H beats a random circuit with probability > 0.9",
+                   control=subject.is_control)
 
 
 # --- T1: the previous token ------------------------------------------------------------------
@@ -184,29 +170,27 @@ PREV = "tracr-prev-token"
 
 
 @claim("the compiled previous-token circuit (EMBED, POS, MLP0, L1H0, read off the weights) is faithful: "
-       "with every other node resample-ablated, per-example faithfulness >= 0.99", source=SOURCE_T1, model=PREV)
+       "with every other node resample-ablated, per-example faithfulness >= 0.99", source=SOURCE_T1,
+       model=PREV, control=WRONG_HYPOTHESIS)
 def test_t1a_prev_token_circuit_is_faithful(subject, record):
     record_faithful(subject, record)
 
 
 @claim("the compiled previous-token circuit is minimal under resample ablation: removing any one of its "
-       "nodes lowers faithfulness by >= 0.05", source=SOURCE_T1, model=PREV, control=PADDED,
-       refuted="the smallest drop is {figures}: POS and MLP0 (index - 1, computed from positions alone) "
-               "resampled from a counterfactual of the same length are replaced by themselves, so dropping "
-               "them removes nothing (drops {note.minimality_drops}); under zero ablation the drops are "
-               "{note.minimality_drops_under_zero} (T1d)")
+       "nodes lowers faithfulness by >= 0.05", source=SOURCE_T1, model=PREV, control=UNNEEDED_NODE)
 def test_t1b_prev_token_circuit_is_minimal_under_resampling(subject, record):
     record_minimal(subject, record, "resample")
 
 
 @claim("the compiled previous-token circuit beats random circuits of its size: at least as close to the "
-       "model as >= 90% of the other 4-node circuits", source=SOURCE_T1, model=PREV)
+       "model as >= 90% of the other 4-node circuits", source=SOURCE_T1,
+       model=PREV, control=WRONG_HYPOTHESIS)
 def test_t1c_prev_token_circuit_beats_random_circuits(subject, record):
     record_beats_random(subject, record)
 
 
 @claim("the compiled previous-token circuit is minimal under zero ablation: removing any one of its "
-       "nodes lowers faithfulness by >= 0.05", source=SOURCE_T1, model=PREV, control=PADDED)
+       "nodes lowers faithfulness by >= 0.05", source=SOURCE_T1, model=PREV, control=UNNEEDED_NODE)
 def test_t1d_prev_token_circuit_is_minimal_under_zero_ablation(subject, record):
     record_minimal(subject, record, "zero")
 
@@ -218,25 +202,27 @@ HIST = "tracr-hist"
 
 
 @claim("the compiled histogram circuit (EMBED, L0H0, MLP0, read off the weights) is faithful: with POS "
-       "resample-ablated, per-example faithfulness >= 0.99", source=SOURCE_T2, model=HIST)
+       "resample-ablated, per-example faithfulness >= 0.99", source=SOURCE_T2,
+       model=HIST, control=WRONG_HYPOTHESIS)
 def test_t2a_hist_circuit_is_faithful(subject, record):
     record_faithful(subject, record)
 
 
 @claim("the compiled histogram circuit is minimal under resample ablation: removing any one of its nodes "
-       "lowers faithfulness by >= 0.05", source=SOURCE_T2, model=HIST, control=PADDED)
+       "lowers faithfulness by >= 0.05", source=SOURCE_T2, model=HIST, control=UNNEEDED_NODE)
 def test_t2b_hist_circuit_is_minimal_under_resampling(subject, record):
     record_minimal(subject, record, "resample")
 
 
 @claim("the compiled histogram circuit beats random circuits of its size: at least as close to the model "
-       "as >= 90% of the other 3-node circuits", source=SOURCE_T2, model=HIST)
+       "as >= 90% of the other 3-node circuits", source=SOURCE_T2,
+       model=HIST, control=WRONG_HYPOTHESIS)
 def test_t2c_hist_circuit_beats_random_circuits(subject, record):
     record_beats_random(subject, record)
 
 
 @claim("the compiled histogram circuit is minimal under zero ablation: removing any one of its nodes "
-       "lowers faithfulness by >= 0.05", source=SOURCE_T2, model=HIST, control=PADDED)
+       "lowers faithfulness by >= 0.05", source=SOURCE_T2, model=HIST, control=UNNEEDED_NODE)
 def test_t2d_hist_circuit_is_minimal_under_zero_ablation(subject, record):
     record_minimal(subject, record, "zero")
 
@@ -248,27 +234,26 @@ FRAC = "tracr-frac-prevs"
 
 
 @claim("the compiled frac_prevs circuit (EMBED, POS, MLP0, L1H0, read off the weights) is faithful: with "
-       "every other node resample-ablated, per-example faithfulness >= 0.99", source=SOURCE_T3, model=FRAC)
+       "every other node resample-ablated, per-example faithfulness >= 0.99", source=SOURCE_T3,
+       model=FRAC, control=WRONG_HYPOTHESIS)
 def test_t3a_frac_prevs_circuit_is_faithful(subject, record):
     record_faithful(subject, record)
 
 
 @claim("the compiled frac_prevs circuit is minimal under resample ablation: removing any one of its nodes "
-       "lowers faithfulness by >= 0.05", source=SOURCE_T3, model=FRAC, control=PADDED,
-       refuted="the smallest drop is {figures}: POS resampled from a counterfactual of the same length is "
-               "POS itself, so dropping it removes nothing (drops {note.minimality_drops}); under zero "
-               "ablation the drops are {note.minimality_drops_under_zero} (T3d)")
+       "lowers faithfulness by >= 0.05", source=SOURCE_T3, model=FRAC, control=UNNEEDED_NODE)
 def test_t3b_frac_prevs_circuit_is_minimal_under_resampling(subject, record):
     record_minimal(subject, record, "resample")
 
 
 @claim("the compiled frac_prevs circuit beats random circuits of its size: at least as close to the model "
-       "as >= 90% of the other 4-node circuits", source=SOURCE_T3, model=FRAC)
+       "as >= 90% of the other 4-node circuits", source=SOURCE_T3,
+       model=FRAC, control=WRONG_HYPOTHESIS)
 def test_t3c_frac_prevs_circuit_beats_random_circuits(subject, record):
     record_beats_random(subject, record)
 
 
 @claim("the compiled frac_prevs circuit is minimal under zero ablation: removing any one of its nodes "
-       "lowers faithfulness by >= 0.05", source=SOURCE_T3, model=FRAC, control=PADDED)
+       "lowers faithfulness by >= 0.05", source=SOURCE_T3, model=FRAC, control=UNNEEDED_NODE)
 def test_t3d_frac_prevs_circuit_is_minimal_under_zero_ablation(subject, record):
     record_minimal(subject, record, "zero")
