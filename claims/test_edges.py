@@ -45,8 +45,8 @@ import torch
 from scipy.stats import spearmanr
 
 from fixtures.analysis.circuits import minus_loss
-from fixtures.analysis.edges import (EdgePatcher, acdc, area_under, auroc, eap, faithfulness_curve, roc_points,
-                                     patching_effects, random_orderings, split_edge, top_edges, weight_circuit)
+from fixtures.analysis.edges import (EdgePatcher, acdc, area_under, auroc, eap, faithfulness_curve, patching_effects,
+                                     random_orderings, roc_points, score_roc, split_edge, top_edges, weight_circuit)
 from fixtures.analysis.heads import attention_patterns, head_scores, random_tokens
 from fixtures.claims import analysis, claim
 
@@ -267,7 +267,8 @@ def record_curve(subject, record):
     c = mib_curves(subject)
     curve = c["reversed"] if subject.is_control else c["eap"]
     pool = c["random_cpr"]
-    record.note(faithfulness=[round(f, 4) for f in curve["faithfulness"]], counts=curve["counts"],
+    record.note(curve_faithfulness=[round(f, 4) for f in curve["faithfulness"]], curve_sizes=curve["sizes"],
+                curve_counts=curve["counts"],
                 cpr=curve["cpr"], cmd=curve["cmd"], cmd_p=permutation_p(curve["cmd"], c["random_cmd"], False),
                 random_cpr_median=sorted(pool)[len(pool) // 2], random_cmd_median=sorted(c["random_cmd"])[len(pool) // 2],
                 random_orderings=len(pool), edges=c["edges"], unmovable_edges=c["unmovable"])
@@ -378,9 +379,12 @@ def record_auroc(subject, record, method: str):
     d = tracr_discovery(subject)
     edges, truth = d["edges"], d["truth"]
     figure = tracr_auroc(d, "random" if subject.is_control else method)
-    if method == "acdc" and not subject.is_control:
-        record.note(roc=[[round(x, 4), round(y, 4)] for x, y in roc_points(d["acdc"], truth, edges)],
-                    circuit_sizes=[len(c) for c in d["acdc"]])
+    if not subject.is_control:  # the ROC points, for a drawing
+        points = roc_points(d["acdc"], truth, edges) if method == "acdc" else \
+            score_roc({e: abs(v) for e, v in d["eap"].items()}, truth, edges)
+        record.note(roc=[[round(x, 4), round(y, 4)] for x, y in points])
+    if method == "acdc":
+        record.note(acdc_circuit_sizes=[len(c) for c in d["acdc"]], acdc_thresholds=list(ACDC_SWEEP))
     negatives = [e for e in edges if e not in truth]
     record.note(truth=truth, circuit_edges=len(set(truth) & set(edges)), edges=len(edges),
                 unmovable=d["unmovable"], circuit_edges_resampling_cannot_move=[e for e in d["unread"] if e in truth],
@@ -447,7 +451,7 @@ def test_h4b_acdc_auroc_frac_prevs(subject, record):
 
 # --- H5: TransformerLens 4.3's attribution patching against ours ----------------------------
 
-TL_EXAMPLES = 8
+TL_EXAMPLES = 4
 
 
 @analysis
