@@ -302,8 +302,8 @@ def eap_against_patching(subject) -> dict:
     """Per measurable edge: EAP's estimate and the exact effect of path-patching that edge alone."""
     patcher = PATCHERS[subject.spec.name](subject)  # 64 examples: with 16 the many small effects' order is noise
     dead = set(patcher.unmovable())
-    scores, exact = eap(patcher), patching_effects(patcher)
     edges = [e for e in patcher.graph.edges if e not in dead]
+    scores, exact = eap(patcher), patching_effects(patcher, edges)
     g = torch.Generator().manual_seed(subject.seed)
     return {"edges": edges, "eap": [scores[e] for e in edges], "exact": [exact[e] for e in edges],
             "random": torch.rand(len(edges), generator=g).tolist(), "unmovable": len(dead)}
