@@ -55,7 +55,7 @@ EXAMPLES = 64
 PREV_TOKEN_MIN = 0.7  # E1b's threshold (claims/test_induction.py)
 INDUCTION_MIN = 0.5  # E2's threshold
 RANDOM_ORDERINGS = 19  # the permutation p-value (1 + beaten-by) / 20 reaches 0.05 only when it beats all 19
-CURVE_EXAMPLES = 16  # MIB curves: 4-6 forward passes per ordering, 21 orderings per subject
+CURVE_EXAMPLES = 8  # MIB curves: 4-6 forward passes per ordering, 21 orderings per subject (cost is linear in it)
 SEEDS = (0, 1, 2)  # the claims that run many forward passes per seed (H3, H5): three seeds, for the run's time
 ALPHA = 0.05  # one-sided 5% level for "beats random"
 
