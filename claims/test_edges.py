@@ -46,7 +46,8 @@ from scipy.stats import spearmanr
 
 from fixtures.analysis.circuits import minus_loss
 from fixtures.analysis.edges import (EdgePatcher, acdc, area_under, auroc, eap, faithfulness_curve, patching_effects,
-                                     random_orderings, roc_points, score_roc, split_edge, top_edges, weight_circuit)
+                                     permutation_p, random_orderings, roc_points, score_roc, split_edge, top_edges,
+                                     weight_circuit)
 from fixtures.analysis.heads import attention_patterns, head_scores, random_tokens
 from fixtures.claims import analysis, claim
 
@@ -58,13 +59,6 @@ RANDOM_ORDERINGS = 19  # the permutation p-value (1 + beaten-by) / 20 reaches 0.
 CURVE_EXAMPLES = 8  # MIB curves: 4-6 forward passes per ordering, 21 orderings per subject (cost is linear in it)
 SEEDS = (0, 1, 2)  # the claims that run many forward passes per seed (H3, H5): three seeds, for the run's time
 ALPHA = 0.05  # one-sided 5% level for "beats random"
-
-
-def permutation_p(value: float, pool: list[float], higher_is_better: bool = True) -> float:
-    """One-sided permutation p-value of ``value`` against ``pool``: (1 + #better + #tied / 2) / (n + 1)."""
-    better = sum((v > value) if higher_is_better else (v < value) for v in pool)
-    tied = sum(v == value for v in pool)
-    return (1 + better + tied / 2) / (len(pool) + 1)
 
 
 # --- tasks ----------------------------------------------------------------------------------
@@ -270,10 +264,12 @@ def record_curve(subject, record):
     record.note(curve_faithfulness=[round(f, 4) for f in curve["faithfulness"]], curve_sizes=curve["sizes"],
                 curve_counts=curve["counts"],
                 cpr=curve["cpr"], cmd=curve["cmd"], cmd_p=permutation_p(curve["cmd"], c["random_cmd"], False),
-                random_cpr_median=sorted(pool)[len(pool) // 2], random_cmd_median=sorted(c["random_cmd"])[len(pool) // 2],
+                random_cpr_median=sorted(pool)[len(pool) // 2],
+                random_cmd_median=sorted(c["random_cmd"])[len(pool) // 2],
                 random_orderings=len(pool), edges=c["edges"], unmovable_edges=c["unmovable"])
     record(permutation_p(curve["cpr"], pool), "<=", ALPHA,
-           why=f"one-sided 5% level against {len(pool)} random orderings (smallest attainable p {1 / (len(pool) + 1):.3f})")
+           why=f"one-sided 5% level against {len(pool)} random orderings "
+               f"(smallest attainable p {1 / (len(pool) + 1):.3f})")
 
 
 REVERSED = "component:the EAP ranking reversed (the edges it ranks lowest first): it must not beat random orderings"
@@ -401,7 +397,8 @@ def record_auroc(subject, record, method: str):
 SOURCE_H4 = f"{SOURCE}; Lindner et al. 2023 (tracr); Gupta et al. 2024 (InterpBench: edge AUROC)"
 H4_REFUTED = ("AUROC {figures}: the circuit edges that only carry what every input shares "
               "({note.circuit_edges_resampling_cannot_move}: BOS and tracr's constant 'one' direction) are exactly "
-              "zero under resampling and tie with the non-circuit edges, all {note.non_circuit_edges_zero_by_construction} "
+              "zero under resampling and tie with the non-circuit edges, all "
+              "{note.non_circuit_edges_zero_by_construction} "
               "of which are zero by construction; every other circuit edge ranks first. Under zero ablation "
               "{note.auroc_under_zero_ablation}. Resample ablation cannot see constants, and on tracr weights this "
               "AUROC measures recall only")
@@ -488,7 +485,8 @@ def library_attribution(subject) -> dict:
 @claim("TransformerLens 4.3's attribution_patch agrees with our EAP in its own (denoising) convention: per "
        "sender, max |theirs - ours| <= 1e-4 of the largest score", source=f"{SOURCE}; TransformerLens 4.3 "
        "attribution_patching (issue 1742: an exact check and a pinned sign convention)", model="prevtoken-nopos",
-       seeds=SEEDS, control="component:our EAP in the noising convention (gradient at the clean run, Syed et al.): it must "
+       seeds=SEEDS,
+       control="component:our EAP in the noising convention (gradient at the clean run, Syed et al.): it must "
                "differ, or the check cannot tell the conventions apart")
 def test_h5_library_attribution_agrees(subject, record):
     a = library_attribution(subject)
