@@ -463,7 +463,7 @@ def library_attribution(subject) -> dict:
     from fixtures.interop import to_bridge
 
     patcher = previous_token_patcher(subject, TL_EXAMPLES)
-    bridge = to_bridge(subject.model)
+    bridge = to_bridge(subject.model, device=patcher.clean.device)
     theirs: dict[str, float] = {}
     for i in range(TL_EXAMPLES):
         def metric(logits, i=i):
