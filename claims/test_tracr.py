@@ -42,6 +42,14 @@ outputs exactly zero (tracr-hist's POS is written but never read), so a padded z
 cannot be ablated at all (its control is inconclusive), and faithfulness 1.0 holds whatever
 the ablation does to those nodes. A pool of 3 or 14 random circuits cannot reach p < 0.05,
 so T*c decide nothing (inconclusive).
+
+T*e-g measure the same circuits on the compiled model padded by ``fixtures.tracr_padding.pad``:
+every layer gains a head (tracr-hist three, so its pool of random circuits, 34, can reach
+p < 0.05), and tracr's all-zero heads and MLPs get random weights that read the whole residual
+stream and write only new directions that nothing of the program reads. The outputs are
+tracr's exactly, and the nodes outside the circuit are active, so faithfulness 1.0 there is
+measured, not given, a wrong hypothesis made of padded nodes must score low, and a padded node
+has a drop to measure (which must be below 0.05).
 """
 
 import torch
@@ -49,6 +57,7 @@ import torch
 from fixtures.analysis.circuits import UNNEEDED_NODE, WRONG_HYPOTHESIS, CircuitTask, Hypothesis, all_nodes, \
     circuit_score, faithfulness_under, record_circuit
 from fixtures.claims import analysis, claim
+from fixtures.tracr_padding import pad, padding_digest
 
 SOURCE_T = "Lindner et al. 2023 (tracr); Conmy et al. 2023 (ACDC on tracr models); Chan et al. 2022; Shi et al. 2024"
 EXAMPLES = 256
@@ -116,12 +125,22 @@ def program_task(subject) -> CircuitTask:
                        f"minus the {what} where the program defines one; counterfactual: another sample of the task")
 
 
+PADDED_HEADS = {"tracr-hist": 3}  # heads added per layer; one layer needs 3 for a pool of 34 circuits (>= 29)
+
+
+def padded_model(subject):
+    """The compiled model padded with active heads and MLPs outside its circuit
+    (``fixtures.tracr_padding``): the same program, nothing outside the circuit zero."""
+    return pad(subject.model, extra_heads=PADDED_HEADS.get(subject.spec.name, 1))
+
+
 @analysis
-def tracr_circuit(subject, method: str = "resample") -> dict:
+def tracr_circuit(subject, method: str = "resample", padding: str = "") -> dict:
     """Every circuit figure of the compiled circuit under ``method``, with its controls on the
     same model, the faithfulness under the other ablation values and of the circuit without
-    POS beside it (notes)."""
-    model, task = subject.model, program_task(subject)
+    POS beside it (notes). ``padding`` (``padding_digest()``, which keys the cache on the
+    padding code): measured on ``padded_model(subject)`` instead."""
+    model, task = (padded_model(subject) if padding else subject.model), program_task(subject)
     nodes = compiled_circuit(model)
     hypothesis = Hypothesis(tuple(nodes))
     score = circuit_score(model, task, hypothesis, method=method)
@@ -135,8 +154,8 @@ def tracr_circuit(subject, method: str = "resample") -> dict:
     return score
 
 
-def record_faithful(subject, record):
-    score = tracr_circuit(subject)
+def record_faithful(subject, record, padding: str = ""):
+    score = tracr_circuit(subject, padding=padding)
     record.note(under_other_ablations=score["per_example_faithfulness_under"],
                 **({"without_pos": score["without_pos_per_example_faithfulness"]}
                    if "without_pos_per_example_faithfulness" in score else {}))
@@ -145,18 +164,18 @@ def record_faithful(subject, record):
                    control=subject.is_control)
 
 
-def record_minimal(subject, record, method: str):
+def record_minimal(subject, record, method: str, padding: str = ""):
     """The smallest minimality drop under ``method``; on the control (``UNNEEDED_NODE``) the
     drop of the node padded in, which must be below the threshold."""
-    score = tracr_circuit(subject, method)
+    score = tracr_circuit(subject, method, padding)
     other = "zero" if method == "resample" else "resample"
-    record.note(**{f"minimality_drops_under_{other}": tracr_circuit(subject, other)["minimality_drops"]})
+    record.note(**{f"minimality_drops_under_{other}": tracr_circuit(subject, other, padding)["minimality_drops"]})
     record_circuit(record, score, "smallest_drop", ">=", MINIMAL_DROP,
                    why="every node carries at least 5% of the behaviour", control=subject.is_control)
 
 
-def record_beats_random(subject, record):
-    score = tracr_circuit(subject)
+def record_beats_random(subject, record, padding: str = ""):
+    score = tracr_circuit(subject, padding=padding)
     record.note(random_as_faithful=sum(f >= FAITHFUL for f in score["random_faithfulness"]))
     record_circuit(record, score, "random_beaten_share", ">=", BEATS_RANDOM,
                    why="Shi et al. 2024's sufficiency test: H beats a random circuit with probability > 0.9",
@@ -195,6 +214,32 @@ def test_t1d_prev_token_circuit_is_minimal_under_zero_ablation(subject, record):
     record_minimal(subject, record, "zero")
 
 
+@claim("among active components (the compiled model padded with heads and MLPs that compute and write "
+       "where the program never reads), the compiled previous-token circuit is faithful: with every other node "
+       "resample-ablated, per-example faithfulness >= 0.99", source=SOURCE_T1,
+       model=PREV, control=WRONG_HYPOTHESIS)
+def test_t1e_prev_token_circuit_is_faithful_among_active_nodes(subject, record):
+    record_faithful(subject, record, padding_digest())
+
+
+@claim("among active components, the compiled previous-token circuit beats random circuits of its size: at "
+       "least as close to the model as >= 90% of the other 4-node circuits of the padded model", source=SOURCE_T1,
+       model=PREV, control=WRONG_HYPOTHESIS,
+       refuted="it beats a share {figures} of the 69 other 4-node circuits ({note.random_ties} ties, each "
+               "counting one half; binomial p {note.random_binomial_p}): under resample ablation POS and MLP0 "
+               "(index - 1, computed from positions alone) are replaced by themselves, so circuits that swap "
+               "them for padded nodes are the same circuit to this instrument")
+def test_t1f_prev_token_circuit_beats_random_circuits_among_active_nodes(subject, record):
+    record_beats_random(subject, record, padding_digest())
+
+
+@claim("among active components, the compiled previous-token circuit is minimal under zero ablation: removing "
+       "any one of its nodes lowers faithfulness by >= 0.05, and an active node outside it does not",
+       source=SOURCE_T1, model=PREV, control=UNNEEDED_NODE)
+def test_t1g_prev_token_circuit_is_minimal_among_active_nodes(subject, record):
+    record_minimal(subject, record, "zero", padding_digest())
+
+
 # --- T2: the histogram -----------------------------------------------------------------------
 
 SOURCE_T2 = f"{SOURCE_T}; tracr lib.make_hist; fixtures/tracr_models.py hist"
@@ -227,6 +272,28 @@ def test_t2d_hist_circuit_is_minimal_under_zero_ablation(subject, record):
     record_minimal(subject, record, "zero")
 
 
+@claim("among active components (the compiled model padded with heads and MLPs that compute and write "
+       "where the program never reads), the compiled histogram circuit is faithful: with every other node "
+       "resample-ablated, per-example faithfulness >= 0.99", source=SOURCE_T2,
+       model=HIST, control=WRONG_HYPOTHESIS)
+def test_t2e_hist_circuit_is_faithful_among_active_nodes(subject, record):
+    record_faithful(subject, record, padding_digest())
+
+
+@claim("among active components, the compiled histogram circuit beats random circuits of its size: at "
+       "least as close to the model as >= 90% of the other 3-node circuits of the padded model", source=SOURCE_T2,
+       model=HIST, control=WRONG_HYPOTHESIS)
+def test_t2f_hist_circuit_beats_random_circuits_among_active_nodes(subject, record):
+    record_beats_random(subject, record, padding_digest())
+
+
+@claim("among active components, the compiled histogram circuit is minimal under zero ablation: removing "
+       "any one of its nodes lowers faithfulness by >= 0.05, and an active node outside it does not",
+       source=SOURCE_T2, model=HIST, control=UNNEEDED_NODE)
+def test_t2g_hist_circuit_is_minimal_among_active_nodes(subject, record):
+    record_minimal(subject, record, "zero", padding_digest())
+
+
 # --- T3: the fraction of x so far (a numerical output) -------------------------------------
 
 SOURCE_T3 = f"{SOURCE_T}; tracr lib.make_frac_prevs; fixtures/tracr_models.py frac_prevs"
@@ -257,3 +324,25 @@ def test_t3c_frac_prevs_circuit_beats_random_circuits(subject, record):
        "lowers faithfulness by >= 0.05", source=SOURCE_T3, model=FRAC, control=UNNEEDED_NODE)
 def test_t3d_frac_prevs_circuit_is_minimal_under_zero_ablation(subject, record):
     record_minimal(subject, record, "zero")
+
+
+@claim("among active components (the compiled model padded with heads and MLPs that compute and write "
+       "where the program never reads), the compiled frac_prevs circuit is faithful: with every other node "
+       "resample-ablated, per-example faithfulness >= 0.99", source=SOURCE_T3,
+       model=FRAC, control=WRONG_HYPOTHESIS)
+def test_t3e_frac_prevs_circuit_is_faithful_among_active_nodes(subject, record):
+    record_faithful(subject, record, padding_digest())
+
+
+@claim("among active components, the compiled frac_prevs circuit beats random circuits of its size: at "
+       "least as close to the model as >= 90% of the other 4-node circuits of the padded model", source=SOURCE_T3,
+       model=FRAC, control=WRONG_HYPOTHESIS)
+def test_t3f_frac_prevs_circuit_beats_random_circuits_among_active_nodes(subject, record):
+    record_beats_random(subject, record, padding_digest())
+
+
+@claim("among active components, the compiled frac_prevs circuit is minimal under zero ablation: removing "
+       "any one of its nodes lowers faithfulness by >= 0.05, and an active node outside it does not",
+       source=SOURCE_T3, model=FRAC, control=UNNEEDED_NODE)
+def test_t3g_frac_prevs_circuit_is_minimal_among_active_nodes(subject, record):
+    record_minimal(subject, record, "zero", padding_digest())
