@@ -98,6 +98,13 @@ def main(argv: list[str] | None = None) -> int:
         print("ten slowest claim runs:")
         for t, name in claims[:10]:
             print(f"  {t:7.2f} s  {name}")
+    if times:
+        per_file: dict[str, float] = {}
+        for name, t in times:
+            per_file[name.split("::")[0]] = per_file.get(name.split("::")[0], 0.0) + t
+        print("seconds per file (summed over workers; fixture set-up counted in the first test that needs it):")
+        for name, t in sorted(per_file.items(), key=lambda kv: -kv[1])[:12]:
+            print(f"  {t:7.1f} s  {name}")
     if machinery:
         print(f"machinery tests: {len(machinery)}, sum {sum(t for t, _ in machinery):.1f} s; slowest:")
         for t, name in machinery[:5]:
