@@ -241,7 +241,8 @@ def test_h2b_layer0_mlp_does_not_feed_layer1_pattern(subject, record):
 @analysis
 def mib_curves(subject) -> dict:
     """MIB's faithfulness curve of the EAP ranking, of the reversed ranking and of
-    ``RANDOM_ORDERINGS`` random orderings (distinct, seeded by the model's seed)."""
+    ``RANDOM_ORDERINGS`` random orderings (distinct, seeded by the model's seed; their CPR, CMD
+    and faithfulness at each size)."""
     patcher = PATCHERS[subject.spec.name](subject, CURVE_EXAMPLES)
     dead = set(patcher.unmovable())
     scores = eap(patcher)
@@ -253,8 +254,8 @@ def mib_curves(subject) -> dict:
     pool = [faithfulness_curve(patcher, o, full=full, empty=empty)
             for o in random_orderings(patcher.graph.edges, RANDOM_ORDERINGS, seed=subject.seed)]
     return {"eap": curve, "reversed": reverse, "random_cpr": [c["cpr"] for c in pool],
-            "random_cmd": [c["cmd"] for c in pool], "edges": len(patcher.graph.edges), "unmovable": len(dead),
-            "m_full": full, "m_empty": empty}
+            "random_cmd": [c["cmd"] for c in pool], "random_faithfulness": [c["faithfulness"] for c in pool],
+            "edges": len(patcher.graph.edges), "unmovable": len(dead), "m_full": full, "m_empty": empty}
 
 
 def record_curve(subject, record):
@@ -266,6 +267,7 @@ def record_curve(subject, record):
                 cpr=curve["cpr"], cmd=curve["cmd"], cmd_p=permutation_p(curve["cmd"], c["random_cmd"], False),
                 random_cpr_median=sorted(pool)[len(pool) // 2],
                 random_cmd_median=sorted(c["random_cmd"])[len(pool) // 2],
+                random_faithfulness_median=[round(sorted(f)[len(f) // 2], 4) for f in zip(*c["random_faithfulness"])],
                 random_orderings=len(pool), edges=c["edges"], unmovable_edges=c["unmovable"])
     record(permutation_p(curve["cpr"], pool), "<=", ALPHA,
            why=f"one-sided 5% level against {len(pool)} random orderings "
