@@ -18,8 +18,8 @@ except where ``formed_on`` says otherwise:
 - H4, the methods on the tracr models, whose circuits are known: edge AUROC of EAP (H4a) and
   ACDC (H4b) against the circuit read off the weights (``edges.weight_circuit``). Every
   component outside a tracr circuit is exactly zero, so no method can rank a non-circuit edge
-  above zero: on these models the AUROC measures recall only (issue 24: ground truth whose
-  non-circuit nodes are active would test precision too). The notes count the non-circuit edges
+  above zero: on these models the AUROC measures recall only (``claims/test_discovery.py``
+  scores the same methods on SIIT models, whose non-circuit nodes are active). The notes count the non-circuit edges
   that are zero by construction and the circuit edges resampling cannot move (they read only
   directions every input shares: BOS and tracr's constant "one"), with the AUROC under zero
   ablation beside it.
@@ -46,8 +46,8 @@ from scipy.stats import spearmanr
 
 from fixtures.analysis.circuits import minus_loss
 from fixtures.analysis.edges import (EdgePatcher, acdc, area_under, auroc, eap, faithfulness_curve, patching_effects,
-                                     permutation_p, random_orderings, roc_points, score_roc, split_edge, top_edges,
-                                     weight_circuit)
+                                     permutation_p, program_patcher, random_orderings, roc_points, score_roc,
+                                     split_edge, top_edges, weight_circuit)
 from fixtures.analysis.heads import attention_patterns, head_scores, random_tokens
 from fixtures.claims import analysis, claim
 
@@ -87,15 +87,7 @@ def previous_token_patcher(subject, n: int = EXAMPLES) -> EdgePatcher:
 
 
 def tracr_patcher(subject, method: str = "resample", n: int = 64) -> EdgePatcher:
-    task = subject.task
-    clean = task.sample(n, torch.Generator().manual_seed(30_000))
-    counterfactual = task.sample(n, torch.Generator().manual_seed(30_001))
-    targets = task.targets(clean)
-
-    def metric(logits, tokens):
-        return -task.losses(logits, tokens, tuple(t.to(tokens.device) for t in targets))
-
-    return EdgePatcher(subject.model, clean, counterfactual, metric, method)
+    return program_patcher(subject.model, subject.task, method, n)
 
 
 PATCHERS = {"induction-2l": induction_patcher, "prevtoken-nopos": previous_token_patcher}

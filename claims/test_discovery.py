@@ -1,0 +1,221 @@
+"""I. Circuit discovery on ground truth whose weights look trained (InterpBench, Gupta et al. 2024).
+
+The models are tracr programs re-learned by strict interchange-intervention training
+(``fixtures/siit.py``; zoo ``siit-*``): each variable of the program lives in the node it is
+aligned to, every other head and MLP is trained to be causally irrelevant yet is never pushed to
+zero, and the circuit, the program's edges through the aligned nodes, is written in the spec
+(``SIITProgram.circuit``). Unlike a compiled tracr model (claims H4), a non-circuit edge here
+carries real activations, so a discovery method can rank it above a circuit edge: the AUROC
+measures precision as well as recall.
+
+- I1, the ground truth holds: the model computes the program (I1a), resampling every
+  non-aligned node at once leaves that intact (I1b: the aligned nodes suffice), and
+  path-patching every edge outside the stated circuit leaves it intact too (I1c: the stated
+  edges suffice). The notes report how active the non-aligned nodes are (output RMS against the
+  aligned nodes') and each interchange's accuracy.
+- I2, the methods: edge AUROC against the stated circuit of EAP (I2a) and of ACDC over a
+  sweep of thresholds (I2b), InterpBench's figure, against scores drawn at random.
+
+Inputs are fresh samples of the program (base and source, or clean and counterfactual, from
+separate generator seeds); ablation is resample. Edges the ablation cannot move (POS under
+same-length inputs; a node computed from positions alone, as prev_token's ``prev_index``) are
+left out of every AUROC and counted in the notes, as in ``test_edges.py``.
+"""
+
+import torch
+
+from fixtures.analysis.edges import (EdgePatcher, acdc, area_under, auroc, eap, program_patcher, roc_points,
+                                     score_roc)
+from fixtures.claims import analysis, claim
+from fixtures.siit import model_nodes, node_outputs, patched_logits
+
+SOURCE = "Gupta et al. 2024 (InterpBench: SIIT, edge AUROC); Geiger et al. 2022 (interchange intervention training)"
+SIIT_MODELS = ("siit-prev-token", "siit-hist")
+EXAMPLES = 1024  # I1: agreement on 1024 x 6 positions resolves 0.1%
+AGREEMENT_MIN = 0.99  # the issue's bar for a re-learned program (InterpBench trains to ~100% IIA)
+AGREEMENT_WHY = "the bar a re-learned program must reach to stand in for it (InterpBench's models reach ~100%)"
+ACDC_SWEEP = tuple(10.0 ** -x for x in range(7)) + (1e-9,)  # thresholds, in units of |m(M) - m(empty)|, as H4
+AUROC_MIN = 0.8
+AUROC_WHY = ("0.8: the conventional floor of 'good' discrimination; InterpBench ranks methods by AUROC without a "
+             "pass mark, and its SIIT models' non-circuit nodes are active, so 1.0 is not expected")
+RANDOM_SCORES = "component:edge scores drawn at random (no information): they must not reach the bar"
+
+
+def agreement(logits: torch.Tensor, targets) -> float:
+    t, d = targets
+    return float((logits.argmax(-1) == t)[d].float().mean())
+
+
+@analysis
+def ground_truth(subject) -> dict:
+    """Agreement with the program, plain, with every non-aligned node (or every aligned node)
+    resampled from another input, and with every edge outside the stated circuit (or a random
+    edge set of its size) path-patched; per-node output RMS; the interchange accuracies."""
+    task, model = subject.task, subject.model
+    base = task.sample(EXAMPLES, torch.Generator().manual_seed(40_000))
+    source = task.sample(EXAMPLES, torch.Generator().manual_seed(40_001))
+    state = task.evaluation_state(base, source)
+    targets = state["held_out_targets"]
+    nodes = model_nodes(model.cfg)
+    aligned, others = task.aligned_nodes, task.non_aligned_nodes(model.cfg)
+    with torch.no_grad():
+        _, acts = node_outputs(model, source, nodes)
+        _, own = node_outputs(model, base, nodes)
+        rms = {}
+        for n in nodes:
+            act = own[n]
+            if n.startswith("L"):  # hook_z [b, pos, head, d_head] -> the head's output z W_O
+                layer, head = (int(x) for x in n[1:].split("H"))
+                act = act[:, :, head] @ model.blocks[layer].attn.W_O[head]
+            rms[n] = float(act[:, 1:].pow(2).mean().sqrt())  # BOS's row is the same in every input
+        acc = task.accuracies(model, state)
+        out = {"behaviour": acc["behaviour"], "interchange": acc["interchange"], "strict": acc["strict"],
+               "others_resampled": agreement(patched_logits(model, base, others, acts), targets),
+               "aligned_resampled": agreement(patched_logits(model, base, aligned, acts), targets), "rms": rms}
+    patcher = EdgePatcher(model, base[:256], source[:256], lambda logits, tokens: logits[..., 0])
+    circuit = list(task.circuit)
+    g = torch.Generator().manual_seed(subject.seed)
+    pool = [e for e in patcher.graph.edges if e not in circuit]
+    wrong = [pool[int(i)] for i in torch.randperm(len(pool), generator=g)[: len(circuit)]]
+    edge_targets = tuple(t[:256] for t in targets)
+    out |= {"circuit_kept": agreement(patcher.logits(kept=circuit), edge_targets),
+            "random_kept": agreement(patcher.logits(kept=wrong), edge_targets), "random_edges": wrong,
+            "unmovable": patcher.unmovable()}
+    active = [rms[n] / (sum(rms[a] for a in aligned) / len(aligned)) for n in others]
+    return out | {"others_rms_ratio_min": min(active), "others_rms_ratio_median": sorted(active)[len(active) // 2]}
+
+
+def note_ground_truth(record, g: dict) -> None:
+    record.note(behaviour=g["behaviour"], interchange=g["interchange"],
+                strict_min=min(g["strict"].values()), node_rms={k: round(v, 4) for k, v in g["rms"].items()},
+                non_aligned_rms_ratio_min=round(g["others_rms_ratio_min"], 4),
+                non_aligned_rms_ratio_median=round(g["others_rms_ratio_median"], 4))
+
+
+@claim("the SIIT model computes its tracr program: agreement >= 0.99 on fresh inputs", source=SOURCE,
+       model="siit-prev-token")
+def test_i1a_siit_agrees_with_program_prev_token(subject, record):
+    g = ground_truth(subject)
+    note_ground_truth(record, g)
+    record(g["behaviour"], ">=", AGREEMENT_MIN, why=AGREEMENT_WHY)
+
+
+@claim("the SIIT model computes its tracr program: agreement >= 0.99 on fresh inputs", source=SOURCE,
+       model="siit-hist")
+def test_i1a_siit_agrees_with_program_hist(subject, record):
+    g = ground_truth(subject)
+    note_ground_truth(record, g)
+    record(g["behaviour"], ">=", AGREEMENT_MIN, why=AGREEMENT_WHY)
+
+
+ALIGNED_INSTEAD = ("component:resampling the aligned nodes instead, which carry the program: agreement must fall "
+                   "below the bar")
+I1B = ("the aligned nodes suffice: resampling every non-aligned head and MLP at once from another input keeps "
+       "agreement with the program >= 0.99 (SIIT trained them irrelevant one at a time); they stay active "
+       "(output RMS against the aligned nodes' in the notes)")
+
+
+def record_nodes_suffice(subject, record):
+    g = ground_truth(subject)
+    note_ground_truth(record, g)
+    record.note(aligned_resampled=g["aligned_resampled"], others_resampled=g["others_resampled"])
+    record(g["aligned_resampled"] if subject.is_control else g["others_resampled"], ">=", AGREEMENT_MIN,
+           why=AGREEMENT_WHY)
+
+
+@claim(I1B, source=SOURCE, model="siit-prev-token", control=ALIGNED_INSTEAD)
+def test_i1b_aligned_nodes_suffice_prev_token(subject, record):
+    record_nodes_suffice(subject, record)
+
+
+@claim(I1B, source=SOURCE, model="siit-hist", control=ALIGNED_INSTEAD)
+def test_i1b_aligned_nodes_suffice_hist(subject, record):
+    record_nodes_suffice(subject, record)
+
+
+RANDOM_EDGES = ("component:as many edges as the circuit has, drawn at random from the rest (seeded by the model's "
+                "seed): keeping only them must lose the program")
+I1C = ("the stated circuit suffices: path-patching every edge outside the spec's circuit from another input keeps "
+       "agreement with the program >= 0.99")
+
+
+def record_edges_suffice(subject, record):
+    g = ground_truth(subject)
+    record.note(circuit=list(subject.task.circuit), random_edges=g["random_edges"],
+                circuit_kept=g["circuit_kept"], random_kept=g["random_kept"],
+                circuit_edges_resampling_cannot_move=[e for e in subject.task.circuit if e in g["unmovable"]])
+    record(g["random_kept"] if subject.is_control else g["circuit_kept"], ">=", AGREEMENT_MIN, why=AGREEMENT_WHY)
+
+
+@claim(I1C, source=SOURCE, model="siit-prev-token", control=RANDOM_EDGES)
+def test_i1c_stated_edges_suffice_prev_token(subject, record):
+    record_edges_suffice(subject, record)
+
+
+@claim(I1C, source=SOURCE, model="siit-hist", control=RANDOM_EDGES)
+def test_i1c_stated_edges_suffice_hist(subject, record):
+    record_edges_suffice(subject, record)
+
+
+# --- I2: EAP and ACDC against the stated circuit ---------------------------------------------
+
+
+@analysis
+def discovery(subject) -> dict:
+    """EAP's scores, ACDC's circuits over the threshold sweep, and random scores, on 64 fresh
+    clean/counterfactual pairs."""
+    patcher = program_patcher(subject.model, subject.task)
+    dead = set(patcher.unmovable())
+    gap = abs(patcher.mean_metric() - patcher.mean_metric(kept=()))
+    g = torch.Generator().manual_seed(subject.seed)
+    return {"edges": [e for e in patcher.graph.edges if e not in dead], "unmovable": sorted(dead),
+            "eap": eap(patcher), "acdc": [acdc(patcher, t * gap)["kept"] for t in ACDC_SWEEP], "gap": gap,
+            "random": dict(zip(patcher.graph.edges, torch.rand(len(patcher.graph.edges), generator=g).tolist()))}
+
+
+def record_auroc(subject, record, method: str):
+    d = discovery(subject)
+    edges, truth = d["edges"], [e for e in subject.task.circuit if e in d["edges"]]
+    magnitude = {e: abs(v) for e, v in d["eap"].items()}
+    if subject.is_control:
+        figure = auroc(d["random"], truth, edges)
+    elif method == "eap":
+        points = score_roc(magnitude, truth, edges)
+        figure = auroc(magnitude, truth, edges)
+    else:
+        points = roc_points(d["acdc"], truth, edges)
+        figure = area_under(points)
+    if not subject.is_control:  # the ROC, for the report's drawing
+        record.note(roc=[[round(x, 4), round(y, 4)] for x, y in points])
+    if method == "acdc":
+        record.note(acdc_circuit_sizes=[len(c) for c in d["acdc"]], acdc_thresholds=list(ACDC_SWEEP),
+                    acdc_circuit_at_1e_3=sorted(d["acdc"][3]))
+    top = sorted(edges, key=lambda e: -magnitude[e])[: 2 * len(truth)]
+    record.note(truth=truth, edges=len(edges), unmovable=len(d["unmovable"]),
+                stated_edges_resampling_cannot_move=[e for e in subject.task.circuit if e not in edges],
+                eap_top={e: float(f"{d['eap'][e]:.3g}") for e in top})
+    record(figure, ">=", AUROC_MIN, why=AUROC_WHY)
+
+
+I2A = "EAP finds the stated circuit of the SIIT model: edge AUROC of |EAP score| >= 0.8"
+I2B = "ACDC finds the stated circuit of the SIIT model: edge AUROC over its threshold sweep >= 0.8"
+
+
+@claim(I2A, source=SOURCE, model="siit-prev-token", control=RANDOM_SCORES)
+def test_i2a_eap_auroc_siit_prev_token(subject, record):
+    record_auroc(subject, record, "eap")
+
+
+@claim(I2A, source=SOURCE, model="siit-hist", control=RANDOM_SCORES)
+def test_i2a_eap_auroc_siit_hist(subject, record):
+    record_auroc(subject, record, "eap")
+
+
+@claim(I2B, source=SOURCE, model="siit-prev-token", control=RANDOM_SCORES)
+def test_i2b_acdc_auroc_siit_prev_token(subject, record):
+    record_auroc(subject, record, "acdc")
+
+
+@claim(I2B, source=SOURCE, model="siit-hist", control=RANDOM_SCORES)
+def test_i2b_acdc_auroc_siit_hist(subject, record):
+    record_auroc(subject, record, "acdc")
