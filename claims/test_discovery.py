@@ -8,13 +8,18 @@ zero, and the circuit, the program's edges through the aligned nodes, is written
 carries real activations, so a discovery method can rank it above a circuit edge: the AUROC
 measures precision as well as recall.
 
-- I1, the ground truth holds: the model computes the program (I1a), resampling every
-  non-aligned node at once leaves that intact (I1b: the aligned nodes suffice), and
-  path-patching every edge outside the stated circuit leaves it intact too (I1c: the stated
-  edges suffice). The notes report how active the non-aligned nodes are (output RMS against the
-  aligned nodes') and each interchange's accuracy.
-- I2, the methods: edge AUROC against the stated circuit of EAP (I2a) and of ACDC over a
-  sweep of thresholds (I2b), InterpBench's figure, against scores drawn at random.
+- I1, the ground truth holds: the model computes the program (I1a), and resampling every
+  non-aligned node at once leaves that intact (I1b: the aligned nodes suffice; the same as
+  path-patching every edge that touches a non-aligned node). The notes report how active the
+  non-aligned nodes are (output RMS against the aligned nodes') and each interchange's accuracy.
+  I1c asks more: that the edges the program's graph names (``SIITProgram.circuit``) suffice,
+  every other edge among the aligned nodes and the inputs path-patched too. Node-level
+  training does not promise that, and the claim tests whether it happens.
+- I2, the methods: edge AUROC of EAP (I2a) and of ACDC over a sweep of thresholds (I2b),
+  InterpBench's figure, against scores drawn at random. The truth is what SIIT guarantees
+  (``SIITProgram.guaranteed_edges``): the edges among the inputs, the aligned nodes and the
+  logits; every edge touching a non-aligned node is irrelevant by training (I1b). The AUROC
+  against the program's own edges is in the notes.
 
 Inputs are fresh samples of the program (base and source, or clean and counterfactual, from
 separate generator seeds); ablation is resample. Edges the ablation cannot move (POS under
@@ -135,8 +140,8 @@ def test_i1b_aligned_nodes_suffice_hist(subject, record):
 
 RANDOM_EDGES = ("component:as many edges as the circuit has, drawn at random from the rest (seeded by the model's "
                 "seed): keeping only them must lose the program")
-I1C = ("the stated circuit suffices: path-patching every edge outside the spec's circuit from another input keeps "
-       "agreement with the program >= 0.99")
+I1C = ("the program's edges suffice: path-patching every edge outside the spec's circuit (the program's graph "
+       "through the aligned nodes) from another input keeps agreement with the program >= 0.99")
 
 
 def record_edges_suffice(subject, record):
@@ -147,7 +152,12 @@ def record_edges_suffice(subject, record):
     record(g["random_kept"] if subject.is_control else g["circuit_kept"], ">=", AGREEMENT_MIN, why=AGREEMENT_WHY)
 
 
-@claim(I1C, source=SOURCE, model="siit-prev-token", control=RANDOM_EDGES)
+@claim(I1C, source=SOURCE, model="siit-prev-token", control=RANDOM_EDGES,
+       refuted="keeping only the program's edges gives agreement {figures}, chance: the model carries the tokens "
+               "through MLP0 (path-patching EMBED -> MLP0 or MLP0 -> L1H0.v alone, with every other edge among the "
+               "aligned nodes kept, drops agreement to 0.27-0.28 and 0.35-0.51 on seeds 0-2), not through the "
+               "program's value edge EMBED -> L1H0.v (0.995-1.0 without it). The interchange on MLP0's variable "
+               "cannot forbid it: prev_index depends on positions alone, so any source gives the same value")
 def test_i1c_stated_edges_suffice_prev_token(subject, record):
     record_edges_suffice(subject, record)
 
@@ -175,16 +185,17 @@ def discovery(subject) -> dict:
 
 def record_auroc(subject, record, method: str):
     d = discovery(subject)
-    edges, truth = d["edges"], [e for e in subject.task.circuit if e in d["edges"]]
+    edges = d["edges"]
+    truth = subject.task.guaranteed_edges(edges)
+    stated = [e for e in subject.task.circuit if e in edges]
     magnitude = {e: abs(v) for e, v in d["eap"].items()}
-    if subject.is_control:
-        figure = auroc(d["random"], truth, edges)
-    elif method == "eap":
-        points = score_roc(magnitude, truth, edges)
-        figure = auroc(magnitude, truth, edges)
-    else:
-        points = roc_points(d["acdc"], truth, edges)
-        figure = area_under(points)
+
+    def roc(truth):
+        return score_roc(magnitude, truth, edges) if method == "eap" else roc_points(d["acdc"], truth, edges)
+
+    points = roc(truth)
+    figure = auroc(d["random"], truth, edges) if subject.is_control else area_under(points)
+    record.note(auroc_against_program_edges=area_under(roc(stated)), program_edges=stated)
     if not subject.is_control:  # the ROC, for the report's drawing
         record.note(roc=[[round(x, 4), round(y, 4)] for x, y in points])
     if method == "acdc":
@@ -197,11 +208,16 @@ def record_auroc(subject, record, method: str):
     record(figure, ">=", AUROC_MIN, why=AUROC_WHY)
 
 
-I2A = "EAP finds the stated circuit of the SIIT model: edge AUROC of |EAP score| >= 0.8"
-I2B = "ACDC finds the stated circuit of the SIIT model: edge AUROC over its threshold sweep >= 0.8"
+I2A = ("EAP finds the SIIT model's circuit (the edges among the inputs, the aligned nodes and the logits): edge "
+       "AUROC of |EAP score| >= 0.8")
+I2B = ("ACDC finds the SIIT model's circuit (the edges among the inputs, the aligned nodes and the logits): edge "
+       "AUROC over its threshold sweep >= 0.8")
 
 
-@claim(I2A, source=SOURCE, model="siit-prev-token", control=RANDOM_SCORES)
+@claim(I2A, source=SOURCE, model="siit-prev-token", control=RANDOM_SCORES,
+       mixed="EAP's AUROC {figures}: the model's loss is ~0, the softmax saturated, and EAP's scores are ~1e-4 "
+             "(largest |score| {note.eap_top}), so the first-order estimate orders the edges that matter little "
+             "better than their neighbours (as H3 on the trained families)")
 def test_i2a_eap_auroc_siit_prev_token(subject, record):
     record_auroc(subject, record, "eap")
 
