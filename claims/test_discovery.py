@@ -32,7 +32,7 @@ import torch
 from fixtures.analysis.edges import (EdgePatcher, acdc, area_under, auroc, eap, program_patcher, roc_points,
                                      score_roc)
 from fixtures.claims import analysis, claim
-from fixtures.siit import model_nodes, node_outputs, patched_logits
+from fixtures.siit import agreement, model_nodes, node_outputs, patched_logits
 
 SOURCE = "Gupta et al. 2024 (InterpBench: SIIT, edge AUROC); Geiger et al. 2022 (interchange intervention training)"
 SIIT_MODELS = ("siit-prev-token", "siit-hist")
@@ -44,11 +44,6 @@ AUROC_MIN = 0.8
 AUROC_WHY = ("0.8: the conventional floor of 'good' discrimination; InterpBench ranks methods by AUROC without a "
              "pass mark, and its SIIT models' non-circuit nodes are active, so 1.0 is not expected")
 RANDOM_SCORES = "component:edge scores drawn at random (no information): they must not reach the bar"
-
-
-def agreement(logits: torch.Tensor, targets) -> float:
-    t, d = targets
-    return float((logits.argmax(-1) == t)[d].float().mean())
 
 
 @analysis
@@ -97,20 +92,23 @@ def note_ground_truth(record, g: dict) -> None:
                 non_aligned_rms_ratio_median=round(g["others_rms_ratio_median"], 4))
 
 
-@claim("the SIIT model computes its tracr program: agreement >= 0.99 on fresh inputs", source=SOURCE,
-       model="siit-prev-token")
+def record_agreement(subject, record):
+    g = ground_truth(subject)
+    note_ground_truth(record, g)
+    record(g["behaviour"], ">=", AGREEMENT_MIN, why=AGREEMENT_WHY)
+
+
+I1A = "the SIIT model computes its tracr program: agreement >= 0.99 on fresh inputs"
+
+
+@claim(I1A, source=SOURCE, model="siit-prev-token")
 def test_i1a_siit_agrees_with_program_prev_token(subject, record):
-    g = ground_truth(subject)
-    note_ground_truth(record, g)
-    record(g["behaviour"], ">=", AGREEMENT_MIN, why=AGREEMENT_WHY)
+    record_agreement(subject, record)
 
 
-@claim("the SIIT model computes its tracr program: agreement >= 0.99 on fresh inputs", source=SOURCE,
-       model="siit-hist")
+@claim(I1A, source=SOURCE, model="siit-hist")
 def test_i1a_siit_agrees_with_program_hist(subject, record):
-    g = ground_truth(subject)
-    note_ground_truth(record, g)
-    record(g["behaviour"], ">=", AGREEMENT_MIN, why=AGREEMENT_WHY)
+    record_agreement(subject, record)
 
 
 ALIGNED_INSTEAD = ("component:resampling the aligned nodes instead, which carry the program: agreement must fall "
