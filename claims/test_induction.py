@@ -16,6 +16,7 @@ import torch
 from fixtures.analysis.heads import (attention_patterns, head_output_means, head_scores, mean_ablation_hooks,
                                     random_tokens)
 from fixtures.analysis.phase import phase_change
+from fixtures import registry
 from fixtures.claims import analysis, claim
 
 SOURCE = "002_9c4e30cf51a31395.txt #Induction Heads; Olsson et al. 2022; Elhage et al. 2021"
@@ -83,7 +84,7 @@ def test_e1_previous_token_head_in_layer_0(subject, record):
 @claim("the layer-0 previous-token head covers the first copy's interval: for queries 1..T//R "
        "(where the first copy, whose keys the induction head reads, can sit) it attends to the "
        "previous token", source=f"{SOURCE}; E1 refined by its own figures on seeds 0-2", model=MODEL,
-       formed_on=(0, 1, 2))
+       formed_on=(0, 1, 2), registered="E1b")
 def test_e1b_previous_token_head_covers_first_interval(subject, record):
     # Later copies need only their own token at the query and the previous token at the
     # *first* copy's keys, so a previous-token head confined to interval 1 is enough.
@@ -95,7 +96,8 @@ def test_e1b_previous_token_head_covers_first_interval(subject, record):
     head = int(inside.argmax())
     record.note(interval=interval, head=head, inside=[round(x, 3) for x in inside.tolist()],
                 outside_best_head=[round(x, 3) for x in to_prev[:, interval:].max(0).values[::8].tolist()])
-    record(inside.max().item(), ">=", PREV_TOKEN_MIN, why="E1's threshold, on the positions the task needs it")
+    record(inside.max().item(), ">=", registry.entry("E1b").parameters["previous_token_min"],
+           why="E1's threshold, on the positions the task needs it")
 
 
 @claim("a layer-1 head is an induction head: on [BOS, r, r] the second copy's tokens attend "
