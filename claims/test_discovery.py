@@ -36,7 +36,7 @@ left out of every AUROC and counted in the notes, as in ``test_edges.py``.
 import torch
 
 from fixtures.analysis.edges import (EdgePatcher, acdc, area_under, auroc, eap, program_patcher, roc_points,
-                                     score_roc)
+                                     score_roc, wrong_truth)
 from fixtures.claims import analysis, claim
 from fixtures.siit import agreement, model_nodes, node_outputs, patched_logits
 
@@ -216,9 +216,7 @@ def record_auroc(subject, record, method: str):
         return score_roc(magnitude, truth, edges) if method == "eap" else roc_points(d["acdc"], truth, edges)
 
     points = roc(truth)
-    g = torch.Generator().manual_seed(subject.seed)
-    others = [e for e in edges if e not in truth]
-    wrong = [others[int(i)] for i in torch.randperm(len(others), generator=g)[: len(truth)]]
+    wrong = wrong_truth(edges, truth, subject.seed)
     figure = area_under(roc(wrong)) if subject.is_control else area_under(points)
     record.note(auroc_against_program_edges=area_under(roc(stated)), program_edges=stated, wrong_truth=wrong,
                 auroc_against_wrong_truth=area_under(roc(wrong)),

@@ -48,7 +48,7 @@ from scipy.stats import spearmanr
 
 from fixtures.analysis.circuits import minus_loss
 from fixtures.analysis.edges import (EdgePatcher, acdc, area_under, auroc, eap, faithfulness_curve, patching_effects,
-                                     permutation_p, program_patcher, random_orderings, roc_points, score_roc,
+                                     null_orderings, permutation_p, program_patcher, roc_points, score_roc,
                                      split_edge, top_edges, weight_circuit)
 from fixtures.analysis import induction
 from fixtures.stats import permutation_floor
@@ -238,8 +238,8 @@ def mib_curves(subject) -> dict:
     reverse = faithfulness_curve(patcher, live[::-1] + order[len(live):], full=full, empty=empty)
     # The null orders the same live edges at random and puts the dead ones last, as EAP's order does:
     # a random ordering that spends its first edges on what no ablation moves would lose by construction.
-    pool = [faithfulness_curve(patcher, o + order[len(live):], full=full, empty=empty)
-            for o in random_orderings(live, RANDOM_ORDERINGS, seed=subject.seed)]
+    pool = [faithfulness_curve(patcher, o, full=full, empty=empty)
+            for o in null_orderings(live, order[len(live):], RANDOM_ORDERINGS, seed=subject.seed)]
     return {"eap": curve, "reversed": reverse, "random_cpr": [c["cpr"] for c in pool],
             "random_cmd": [c["cmd"] for c in pool], "random_faithfulness": [c["faithfulness"] for c in pool],
             "edges": len(patcher.graph.edges), "unmovable": len(dead), "m_full": full, "m_empty": empty}
