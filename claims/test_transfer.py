@@ -43,6 +43,7 @@ SOURCE = "CLAIMS.md I"
 BLOCK = 24  # r's length in [BOS, r, r]
 SEQS = 64
 ROW = 128  # tokens per row of real text, BOS included
+READOUT_SEQS = 64  # of induction-2l's held-out batch: 1,920 repeated positions (30 a sequence)
 PREV_TOKEN_MIN = 0.7  # E1b's threshold (claims/test_induction.py)
 INDUCTION_MIN = 0.5  # E2's
 COPY_RATIO_MAX = 0.5
@@ -104,10 +105,10 @@ def text_figures(subject, text: str = WEB_RUTH.sha256, row: int = ROW) -> dict:
 
 @analysis
 def task_readouts(subject) -> list[float]:
-    """induction-2l's readout losses on its task's held-out batch, at the positions its loss reads
-    (the later copies' 2nd..last tokens)."""
+    """induction-2l's readout losses on the first 64 sequences of its task's held-out batch, at the
+    positions its loss reads (the later copies' 2nd..last tokens)."""
     state = subject.setup()
-    return readout_losses(subject.model, state["held_out"], state["repeats"].cpu())
+    return readout_losses(subject.model, state["held_out"][:READOUT_SEQS], state["repeats"][:READOUT_SEQS].cpu())
 
 
 # --- L1 previous-token heads (E1b) ------------------------------------------------------
