@@ -1,5 +1,5 @@
 """When do the Clock-and-Pizza metrics settle under the zoo's recipe? The measurement behind
-the ``pizza-*`` entries' stop rule (fixtures/zoo.py), taken on seeds that no claim reads.
+the ``pizza-settled-*`` entries' stop rule (fixtures/zoo.py), taken on seeds that no claim reads.
 
     python ci/settle_clock_pizza.py --rate 1 --seed 100 --steps 20000 --every 250 --snapshots DIR
 
@@ -23,7 +23,7 @@ from safetensors.torch import save_file
 from fixtures.analysis.pizza import pizza_figures
 from fixtures.tasks import ModularAddition
 from fixtures.training import train
-from fixtures.zoo import get_spec
+from fixtures.zoo import get_spec, pizza_settled_name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,12 +53,12 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="write the curves as JSON here")
     parser.add_argument("--snapshots", default="", help="save the weights of every curve row in this directory")
     args = parser.parse_args()
-    spec = get_spec("pizza-rate0")
+    spec = get_spec(pizza_settled_name(0.0))  # the family's recipe; its stop rule is what these runs settle
     model = dataclasses.replace(spec.model, attention_rate=args.rate)
     if args.snapshots:
         Path(args.snapshots).mkdir(parents=True, exist_ok=True)
-    task = _Measured(**dataclasses.asdict(spec.task), snapshots=args.snapshots)
-    cfg = dataclasses.replace(spec.train, steps=args.steps, eval_every=args.every, stop_metric="")
+    task = _Measured(**{**dataclasses.asdict(spec.task), "clock_pizza_curves": False}, snapshots=args.snapshots)
+    cfg = dataclasses.replace(spec.train, steps=args.steps, eval_every=args.every, stop_metric="", settle_on=())
     result = train(task, model, cfg, args.seed, progress=False,
                    report=lambda step, total, m: print(
                        f"step {step:5d}  test_acc {m['test_acc']:.4f}  DI {m['distance_irrelevance']:.4f}  "

@@ -31,12 +31,12 @@ from __future__ import annotations
 from fixtures.analysis.pizza import correct_logit_table, distance_irrelevance, gradient_symmetricity
 from fixtures.claims import analysis, claim
 from fixtures.sweep import Sweep, sweep_claim, trend
-from fixtures.zoo import PIZZA_RATES
+from fixtures.zoo import PIZZA_RATES, pizza_settled_name
 
 SOURCE = "Zhong et al. 2023, The Clock and the Pizza (NeurIPS), Sec. 4-5; code/eval-main.ipynb"
 GS_PIZZA = 0.9  # module docstring: between the published rate >= 0.9 runs' 90th pct (0.595) and rate < 0.1's 10th (0.991)
 DI_PIZZA = 0.5  # module docstring: halfway between the published medians (0.247 pizzas, 0.829 clocks)
-RATE = Sweep("attention rate", tuple((rate, f"pizza-rate{rate:g}") for rate in PIZZA_RATES))
+RATE = Sweep("attention rate", tuple((rate, pizza_settled_name(rate)) for rate in PIZZA_RATES))
 SWEEP_P = 0.01  # one-sided permutation test at 1%; the 12-model family can reach p = 2.9e-5
 
 
