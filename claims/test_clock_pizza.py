@@ -31,6 +31,12 @@ recomputes the figures): at rate < 0.1 (126 runs) DI median 0.253 (10th-90th per
   (0.9914);
 - DI 0.5: about halfway between the two medians (0.54); the pizzas' spread reaches 0.65 at the
   90th percentile, so DI alone separates the two less sharply than GS.
+
+The swing's floor, 1/sqrt(p), is a bound from first principles (fixtures/analysis/pizza.py), set
+after the swing was measured on Models A and B and on untrained networks (B 0.368; A 0.001;
+untrained 0.006-0.011), far from each. A first candidate, the share of the logits' variance
+that is a function of a + b - c, was dropped before any claim read it: both algorithms' outputs
+have that form (A 0.995, B 0.983).
 """
 
 from __future__ import annotations
