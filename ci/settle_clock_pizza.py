@@ -35,7 +35,7 @@ class _Measured(ModularAddition):
 
     def metrics(self, model, state):
         out = super().metrics(model, state)
-        out.update(pizza_figures(model, self.p))
+        out.update({k: v for k, v in pizza_figures(model, self).items() if isinstance(v, float)})  # curves hold numbers
         if self.snapshots:
             step = len(getattr(self, "_rows", []))
             object.__setattr__(self, "_rows", [*getattr(self, "_rows", []), step])
