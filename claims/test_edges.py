@@ -260,7 +260,8 @@ def record_curve(subject, record):
                 random_cpr_median=sorted(pool)[len(pool) // 2],
                 random_cmd_median=sorted(c["random_cmd"])[len(pool) // 2],
                 random_faithfulness_median=[round(sorted(f)[len(f) // 2], 4) for f in zip(*c["random_faithfulness"])],
-                random_orderings=len(pool), edges=c["edges"], unmovable_edges=c["unmovable"])
+                random_orderings=len(pool), smallest_p=1 / (len(pool) + 1), edges=c["edges"],
+                unmovable_edges=c["unmovable"])
     record(permutation_p(curve["cpr"], pool), "<=", ALPHA,
            why=f"one-sided 5% level against {len(pool)} random orderings "
                f"(smallest attainable p {1 / (len(pool) + 1):.3f})")
