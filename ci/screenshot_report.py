@@ -37,8 +37,13 @@ CHECK = """
 window.addEventListener("load", () => {
   const problems = [], body = document.body.getBoundingClientRect();
   const svgs = [...document.querySelectorAll("svg")];
-  if (document.documentElement.scrollWidth > window.innerWidth + 1)
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) {
     problems.push(`the page is ${document.documentElement.scrollWidth} px wide in a ${window.innerWidth} px window`);
+    const wide = [...document.body.querySelectorAll("*")].filter(e => e.getBoundingClientRect().right > body.right + 1
+      && !(e.parentElement && e.parentElement.getBoundingClientRect().right > body.right + 1));
+    wide.slice(0, 5).forEach(e => problems.push(`  ${e.tagName.toLowerCase()}${e.className ? "." + e.className : ""} `
+      + `reaches ${Math.round(e.getBoundingClientRect().right - body.right)} px past the page: "${e.textContent.slice(0, 80)}"`));
+  }
   svgs.forEach((svg, i) => {
     const name = (svg.querySelector("title") || {}).textContent || `chart ${i}`;
     const box = svg.getBoundingClientRect();
