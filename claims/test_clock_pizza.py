@@ -142,8 +142,10 @@ def _trained_minus_initial(subject, record, key: str, params: dict) -> None:
     members = subject.members
     points = [(m.value, pizza_metrics(m.subject)[key] - pizza_metrics(m.initial)[key]) for m in members]
     result = trend(points, params["direction"], groups=[m.seed for m in members])
+    by_rate = {f"{v:g}": round(sum(f for u, f in points if u == v) / sum(1 for u, _ in points if u == v), 3)
+               for v in dict.fromkeys(v for v, _ in points)}
     record.note(hyperparameter=RATE.hyperparameter, figure_name=f"{key} (trained minus initialisation)",
-                **result.notes(members, points))
+                mean_by_rate=by_rate, **result.notes(members, points))
     alpha = params["alpha"]
     record(result.p, "<=", alpha, why=f"one-sided permutation test at {alpha:g}, the rates reassigned within each seed",
            inconclusive=None if result.min_p <= alpha else
@@ -153,6 +155,9 @@ def _trained_minus_initial(subject, record, key: str, params: dict) -> None:
 @sweep_claim("training lowers gradient symmetricity more the higher the attention rate: GS(trained) - GS(its "
              "initialisation), paired by seed, falls with the rate (within-seed permutation p <= 0.01)",
              source=SOURCE + ", Fig. 5 (the phase diagram over the attention rate)", sweep=RATE, registered="P3",
+             refuted="within-seed p {figures} (Spearman's rho {note.spearman_rho}): training raises GS at every rate "
+                     "and the rise is not monotone in it (mean by rate {note.mean_by_rate}); the trained models "
+                     "still order by rate (P5), because their initialisations already do",
              control_seed_offset=P3["control_seed_offset"])
 def test_p3_training_lowers_symmetricity_more_at_higher_rates(subject, record):
     _trained_minus_initial(subject, record, "gradient_symmetricity", P3)
@@ -162,6 +167,9 @@ def test_p3_training_lowers_symmetricity_more_at_higher_rates(subject, record):
              "attention rate: DI(trained) - DI(its initialisation), paired by seed, rises with the rate "
              "(within-seed permutation p <= 0.01)",
              source=SOURCE + ", Fig. 5; result/1l_fixedwidth.csv", sweep=RATE, registered="P4",
+             refuted="within-seed p {figures} (Spearman's rho {note.spearman_rho}), above the registered 0.01: "
+                     "training lowers DI at every rate, less at the higher ones (mean by rate {note.mean_by_rate}), "
+                     "with seeds spread as widely as the rates",
              control_seed_offset=P4["control_seed_offset"])
 def test_p4_training_raises_distance_irrelevance_more_at_higher_rates(subject, record):
     _trained_minus_initial(subject, record, "distance_irrelevance_top_wrong", P4)
