@@ -168,6 +168,7 @@ def _fp_keys(subject) -> dict[int, list[int]]:
     return {s: key_freqs(subject.trained(FP, s)) for s in get_spec(FP).seeds}
 
 
+@analysis
 def _overlap(subject, twin_seed: int) -> dict:
     """The subject's key frequencies against the full-precision net of ``twin_seed``, with the
     baselines: chance (hypergeometric), every pair of different full-precision seeds, and the
