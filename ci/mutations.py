@@ -16,9 +16,9 @@ change fails ``ci/check_verdicts.py``. Writes ``reports/mutations/<kind>/claims-
 ``reports/mutations/kills.md``.
 
 Cost: each mutation is one more `pytest -n 2` over claims/ (the machinery's own tests test no claim)
-with the HTML page off. ``init``
-reuses the analyses of the untrained controls from the analysis cache (the same models), ``shuffle``
-and ``noop`` compute theirs afresh (kept in the cache for the next run).
+with the HTML page off. Each
+mutation keeps its own analysis-cache entries (a second mutation run serves them), apart from the
+unmutated run's.
 """
 
 from __future__ import annotations
