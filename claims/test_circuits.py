@@ -171,7 +171,8 @@ def discovered_circuit(subject) -> dict:
     scores = induction.eap_node_scores(induction.eap_scores(subject))
     heads = tuple(sorted((n for n in scores if n.startswith("L")), key=lambda n: -scores[n]))
     hypothesis = Hypothesis((*D1["fixed_nodes"], *heads[:D1["heads"]]), ranking=(heads,))
-    return scored(subject.model, induction.circuit_task(subject), hypothesis) | {
+    # D1 reads faithfulness alone: no random circuits, no minimality drops (most of the passes).
+    return scored(subject.model, induction.circuit_task(subject), hypothesis, baseline=False, minimality=False) | {
         "eap_node_scores": {n: round(scores[n], 5) for n in heads}}
 
 
