@@ -116,7 +116,7 @@ def record_induction(subject, record, score: dict, figure: str, op: str, thresho
        "other head resample-ablated, per-example faithfulness >= 0.8", source=f"{SOURCE_G1}; CLAIMS.md G",
        model="induction-2l", control=WRONG_HYPOTHESIS, seeds=tuple(range(20)), formed_on=tuple(range(10)),
        registered="G1",
-       mixed="faithfulness {figures} on the registered seeds: the rule keeps every layer-1 head (induction "
+       mixed="faithfulness {figures}: the rule keeps every layer-1 head (induction "
              "scores {note.layer1_induction}) and the layer-0 heads at >= 0.5 ({note.layer0_previous_token}); "
              "where it falls short it mostly keeps a single layer-0 head, and the layer-0 heads it leaves out "
              "still carry part of the behaviour")
@@ -181,7 +181,7 @@ def discovered_circuit(subject) -> dict:
        "registered: with every other node resample-ablated, per-example faithfulness >= 0.8",
        source=f"{SOURCE_G1}; Syed et al. 2023 (EAP); ci/discover_circuit.py", model="induction-2l",
        control=WRONG_HYPOTHESIS, seeds=tuple(range(10)), formed_on=tuple(range(10)), registered="D1",
-       mixed="EAP's six heads keep {figures} of the behaviour on the registered seeds; where they fall short, "
+       mixed="EAP's six heads keep {figures} of the behaviour; where they fall short, "
              "the two heads it ranks last still carry part of it (node scores {note.eap_node_scores})")
 def test_d1_discovered_circuit_is_faithful(subject, record):
     score = discovered_circuit(subject)
