@@ -60,8 +60,8 @@ from fixtures.analysis.fourier import (CLUSTER_FRACTION, frequency_norms, key_fr
                                        top_frequencies_fraction)
 from fixtures.analysis.modular import cos_fit_of, key_freqs, neuron_fractions, readout_freqs, split_accuracy
 from fixtures.analysis.phase import event_delay
-from fixtures.analysis.quantised import (block_weights, chance_jaccard, jaccard, overlap_p_value, quantisation,
-                                         rank_sum_p_value)
+from fixtures.analysis.quantised import (chance_jaccard, jaccard, matrix_levels, overlap_p_value,
+                                         quantised_fraction, rank_sum_p_value)
 from fixtures.claims import analysis, claim
 from fixtures.zoo import get_spec
 
@@ -329,20 +329,14 @@ def test_c4_ternary_neurons_cluster_by_frequency(subject, record):
 
 @analysis
 def weight_levels(subject, kind: str) -> dict:
-    """C5's per-matrix scale, quantisation and share of zeros, each matrix's distinct values found once."""
-    matrices = {}
-    for name, w in block_weights(subject.model).items():
-        g, quantised = quantisation(w, kind)
-        matrices[name] = {"scale": round(g, 6), "quantised": quantised,
-                          "zero_fraction": round(float((w == 0).double().mean()), 4)}
-    return matrices
+    """C5's per-matrix scale, quantisation and share of zeros (``matrix_levels``), once per subject."""
+    return matrix_levels(subject.model, kind)
 
 
 def _weights_quantised(subject, record, kind):
     matrices = weight_levels(subject, kind)
     record.note(matrices=matrices)
-    # fixtures.analysis.quantised.quantised_fraction, from the same per-matrix test
-    record(sum(m["quantised"] for m in matrices.values()) / len(matrices), ">=", 1.0,
+    record(quantised_fraction(matrices), ">=", 1.0,
            why="every block weight the forward pass uses must be quantised; one exception breaks the variant")
 
 
