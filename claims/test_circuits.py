@@ -40,8 +40,8 @@ import torch
 
 from fixtures import mutation, registry
 from fixtures.analysis import induction
-from fixtures.analysis.circuits import (UNNEEDED_NODE, WRONG_HYPOTHESIS, CircuitTask, Hypothesis, circuit_score,
-                                        faithfulness_under, minus_loss, record_circuit)
+from fixtures.analysis.circuits import (UNNEEDED_NODE, WRONG_HYPOTHESIS, Ablator, CircuitTask, Hypothesis,
+                                        circuit_score, faithfulness_under, minus_loss, record_circuit)
 from fixtures.analysis.fourier import fourier_basis, frequency_norms, n_frequencies
 from fixtures.analysis.modular import key_freqs
 from fixtures.claims import analysis, claim
@@ -92,11 +92,12 @@ def induction_circuit_by_rule(subject) -> dict:
     chosen1 = [f"L1H{h}" for h, x in enumerate(s["layer1_induction"]) if x >= G1["induction_min"]]
     hypothesis = Hypothesis(("EMBED", "POS", *chosen0, *chosen1), ranking=(prev, ind))
     task = induction.circuit_task(subject)
-    score = circuit_score(subject.model, task, hypothesis, baseline=False, minimality=False)
+    ablator = Ablator(subject.model, task, "resample")  # both scores below: the whole model and the empty circuit once
+    score = circuit_score(subject.model, task, hypothesis, baseline=False, minimality=False, ablator=ablator)
     if chosen0 and 2 * len(chosen0) <= len(prev):
         partial = Hypothesis(("EMBED", "POS", *prev[len(prev) - len(chosen0):], *chosen1))
         score["layer0_only_control"] = {"hypothesis": list(partial.nodes), "per_example_faithfulness":
-                                        faithfulness_under(subject.model, task, partial, "resample")[
+                                        faithfulness_under(subject.model, task, partial, "resample", ablator)[
                                             "per_example_faithfulness"]}
     return score | s
 
