@@ -60,9 +60,12 @@ def fresh_problems(subject) -> tuple[torch.Tensor, torch.Tensor]:
     with torch.no_grad():
         for chunk in tokens.split(CHUNK):  # one batch of 20,000 is twice as slow: its activations spill the caches
             chunk = chunk.to(subject.device)
-            # The answer digits' logits (task.digit_logits) come from the last n_digits + 2 positions:
-            # only those query rows are computed, a third of the positions.
-            logits = subject.model(chunk, last_positions=task.n_digits + 2)[:, :-1]
+            # The answer digits are predicted at the n_digits + 1 positions before the last token
+            # (task.digit_logits), which causal attention never lets read the last token: it is left
+            # out, and only those query rows are computed, a third of the positions. (The logits
+            # differ from the whole sequence's by float rounding, 3e-5 at most; no prediction of the
+            # 20 subjects' 120,000 digits changes.)
+            logits = subject.model(chunk[:, :-1], last_positions=task.n_digits + 1)
             correct.append((logits.argmax(-1) == chunk[:, -(task.n_digits + 1):]).cpu())
     return torch.cat(correct), task.carry_chains(tokens)
 
