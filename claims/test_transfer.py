@@ -92,11 +92,11 @@ def unigram_entropy(targets: torch.Tensor) -> float:
 @analysis
 def text_figures(subject, text: str = WEB_RUTH.sha256, row: int = ROW) -> dict:
     """On real text (``real_text``; ``text`` pins the slice): every head's previous-token score
-    ([layer, head]), the loss of every readout (0: the direct path; n_layers: the model) and the
-    text's unigram entropy."""
+    ([layer, head]), the loss of every readout (0: the direct path; n_layers: the model), the
+    text's unigram entropy and the uniform guess's loss (ln d_vocab)."""
     tokens = real_text(subject)
     out = {"readouts": readout_losses(subject.model, tokens), "unigram_entropy": unigram_entropy(tokens[:, 1:]),
-           "tokens": int(tokens[:, 1:].numel())}
+           "tokens": int(tokens[:, 1:].numel()), "uniform": math.log(subject.model.cfg.d_vocab)}
     if subject.model.cfg.n_layers:
         patterns = attention_patterns(subject.model, tokens)
         out["previous_token"] = torch.stack([previous_token_score(p) for p in patterns])
@@ -229,7 +229,7 @@ def record_direct_path(subject, record):
     f = text_figures(subject)
     direct, unigram = f["readouts"][0], f["unigram_entropy"]
     record.note(direct_path_loss=round(direct, 3), unigram_entropy=round(unigram, 3),
-                uniform=round(math.log(subject.model.cfg.d_vocab), 3), model_loss=round(f["readouts"][-1], 3),
+                uniform=round(f["uniform"], 3), model_loss=round(f["readouts"][-1], 3),
                 tokens=f["tokens"])
     record(direct - unigram, "<", 0.0,
            why="the frequencies are the best any predictor that ignores the current token does on this text "
