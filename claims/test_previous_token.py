@@ -68,13 +68,26 @@ def ablation_means(subject) -> dict[str, torch.Tensor]:
     return activation_means(subject.model, _reference(subject), names)
 
 
+@analysis(disk=False)
+def block_input(subject, layer: int) -> torch.Tensor:
+    """The residual stream entering block ``layer`` on the held-out batch, unablated."""
+    with torch.no_grad():
+        return subject.model(_held_out(subject), stop_at_layer=layer)
+
+
 @analysis
 def ablated_loss(subject, hook: str | None) -> float:
-    """Held-out loss with ``hook`` mean-ablated; ``hook=None``: the clean loss."""
+    """Held-out loss with ``hook`` mean-ablated; ``hook=None``: the clean loss. A hook point of a
+    later block runs from that block's (unablated) input on: the same bits as the whole pass."""
     if hook is None:  # the same loss (PreviousToken.loss_on) on the same batch, already computed
         return task_metrics(subject)["test_loss"]
-    return mean_ablation_loss(subject.model, subject.task.loss_on, _held_out(subject), ablation_means(subject),
-                              hook)
+    layer = int(hook.split(".")[1]) if hook.startswith("blocks.") else 0
+    if not layer:
+        return mean_ablation_loss(subject.model, subject.task.loss_on, _held_out(subject), ablation_means(subject),
+                                  hook)
+    resid = block_input(subject, layer)
+    return mean_ablation_loss(subject.model, lambda model, tokens: subject.task.loss_of(
+        model(resid, start_at_layer=layer), tokens), _held_out(subject), ablation_means(subject), hook)
 
 
 def increase(subject, hook: str) -> float:
