@@ -13,8 +13,8 @@ import math
 
 import torch
 
-from fixtures.analysis.heads import (attention_patterns, head_output_means, head_scores, mean_ablation_hooks,
-                                    random_tokens)
+from fixtures.analysis import induction
+from fixtures.analysis.heads import head_output_means, head_scores, mean_ablation_hooks
 from fixtures.analysis.phase import phase_change
 from fixtures import registry
 from fixtures.claims import analysis, claim
@@ -56,15 +56,6 @@ def copy_losses(subject, ablate_layer0_head: int | None = None) -> tuple[float, 
     return _copy_losses(subject, hooks)
 
 
-@analysis
-def layer0_attention_to_previous(subject) -> torch.Tensor:
-    """Layer 0's attention from each query to the token before it on 64 random sequences, averaged
-    over them: [head, query - 1] (query 1 first)."""
-    task = subject.task
-    pattern = attention_patterns(subject.model, random_tokens(64, task.seq_len, task.d_vocab, seed=0))[0]
-    return pattern.diagonal(offset=-1, dim1=-2, dim2=-1).mean(0)
-
-
 @analysis(disk=False)
 def layer0_means(subject) -> dict[int, torch.Tensor]:
     """Every layer-0 head's output averaged over the held-out batch: what E4's ablations put in."""
@@ -99,7 +90,7 @@ def test_e1b_previous_token_head_covers_first_interval(subject, record):
     # *first* copy's keys, so a previous-token head confined to interval 1 is enough.
     task = subject.task
     interval = (task.seq_len - 1) // task.n_repeats  # the first copy lies in positions 1..interval
-    to_prev = layer0_attention_to_previous(subject)  # [head, q - 1]
+    to_prev = induction.layer0_attention_to_previous(subject)  # [head, q - 1]
     inside = to_prev[:, :interval].mean(-1)  # queries 1..interval
     head = int(inside.argmax())
     record.note(interval=interval, head=head, inside=[round(x, 3) for x in inside.tolist()],
