@@ -10,7 +10,8 @@ this file as a plugin (``-p bench_suite``), which times, without changing what r
 and imports (from the process's start to ``pytest_configure``), collection, checkpoint loading
 and verification (``Store.load``, the external and causal-LM loaders), each analysis computed
 (``AnalysisCache._compute``, by analysis name) and each read from disk (``_read``), the claim
-runs' own time outside those (per-test overhead and measurements outside analyses), report
+runs' own time outside those (per-test overhead and measurements outside analyses), the time the
+xdist controller still waits at the end for the imports it began while the workers ran, report
 writing (``write_reports``, ``write_html``), and each worker's idle time (its window from the end
 of its collection to its last test, less the time its tests took, and the tail it waits after
 its last test while the other worker finishes). The table is printed and written as JSON.
@@ -81,24 +82,49 @@ def pytest_configure(config) -> None:
         return
     _PROFILE["startup_and_imports"] = _process_age()
     _PROFILE["configured_at"] = time.perf_counter()
+    import fixtures.plugin as plugin
+    import fixtures.report as report
+
+    _timed(report, "write_reports", "report_writing")
+    plugin.write_reports = report.write_reports  # the plugin imported it by name
+    if plugin.MEASURING not in sys.modules:  # an xdist controller: it imports the rest while the workers run
+        return
+    _time_measuring()
+
+
+def _time_measuring() -> None:
+    """Time what a process that measures (or writes the HTML page) runs: checkpoint loading, analyses."""
     import fixtures.analysis_cache as cache
     import fixtures.causal_lm as causal_lm
     import fixtures.external as external
     import fixtures.html_report as html_report
-    import fixtures.plugin as plugin
-    import fixtures.report as report
+    import fixtures.measuring as measuring
     import fixtures.store as store
 
     _timed(store.Store, "load", "checkpoint_loading")
     _timed(external, "load_converted", "checkpoint_loading")
     _timed(causal_lm, "load_causal_lm", "checkpoint_loading")
-    plugin.load_converted = external.load_converted  # the plugin imported them by name
-    plugin.load_causal_lm = causal_lm.load_causal_lm
+    measuring.load_converted = external.load_converted  # the measuring part imported them by name
+    measuring.load_causal_lm = causal_lm.load_causal_lm
     _timed(cache.AnalysisCache, "_compute", "analyses_computed", by_first_arg=True)
     _timed(cache.AnalysisCache, "_read", "analysis_cache_reads")
-    _timed(report, "write_reports", "report_writing")
     _timed(html_report, "write_html", "report_writing")
-    plugin.write_reports = report.write_reports
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session):
+    # An xdist controller writes the HTML page with the modules it imported while the workers ran:
+    # the time it still waits for them, then the page's.
+    if os.environ.get(RSS_DIR) and "fixtures.measuring" not in sys.modules:
+        import fixtures.plugin as plugin
+
+        start = time.perf_counter()
+        plugin.report_imports_done()
+        _PROFILE["report_imports_wait"] = time.perf_counter() - start
+        import fixtures.html_report as html_report
+
+        _timed(html_report, "write_html", "report_writing")
+    return (yield)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -158,7 +184,8 @@ def profiles(folder: Path) -> dict[str, dict]:
 PHASES = (("startup_and_imports", "start-up and imports (to pytest_configure)"), ("collection", "collection"),
           ("checkpoint_loading", "checkpoint loading and sha256 verification"),
           ("analyses_computed", "analyses computed"), ("analysis_cache_reads", "analysis cache reads"),
-          ("claim_overhead", "claim and test runs outside the above"), ("report_writing", "report writing"),
+          ("claim_overhead", "claim and test runs outside the above"),
+          ("report_imports_wait", "waiting for the report's imports (controller)"), ("report_writing", "report writing"),
           ("idle_between_tests", "idle between tests (scheduling, reports)"), ("tail_idle", "idle at the end"),
           ("session", "session (configure to unconfigure)"))
 
