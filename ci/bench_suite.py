@@ -115,9 +115,9 @@ def _time_measuring() -> None:
 def pytest_sessionfinish(session):
     # An xdist controller writes the HTML page with the modules it imported while the workers ran:
     # the time it still waits for them, then the page's.
-    if os.environ.get(RSS_DIR) and "fixtures.measuring" not in sys.modules:
-        import fixtures.plugin as plugin
+    import fixtures.plugin as plugin
 
+    if os.environ.get(RSS_DIR) and plugin.MEASURING not in sys.modules:
         start = time.perf_counter()
         plugin.report_imports_done()
         _PROFILE["report_imports_wait"] = time.perf_counter() - start
